@@ -1,0 +1,126 @@
+"""The seed endpoints, ``/v1/repositories/...``, and the tag-writing extension.
+
+Thin views: load the body with a schema, call one store method, dump the answer.
+Errors travel as exceptions to the application's one error handler.
+"""
+
+from flask import Blueprint, Response, current_app, request
+from werkzeug.exceptions import NotFound
+
+import pagination
+import schemas
+from bodies import parse_body
+from names import is_namespace
+
+blueprint = Blueprint("api", __name__, url_prefix="/v1/repositories")
+STORE_KEY = "hubserver.store"
+
+
+def store():
+    """Return the application's store."""
+    return current_app.extensions[STORE_KEY]
+
+
+def shown(namespace, repository):
+    """Return a stored repository with its namespace, ready for an answer schema."""
+    return {**repository, "namespace": namespace}
+
+
+def no_content():
+    """Return a 204 answer: no body, and so no Content-Type."""
+    response = Response(status=204)
+    del response.headers["Content-Type"]
+    return response
+
+
+def route(rule, **options):
+    """Register a view on ``rule``, with and without a trailing slash."""
+    return blueprint.route(rule, strict_slashes=False, **options)
+
+
+@route("/<namespace>/", methods=["POST"])
+def create_repository(namespace):
+    """Create a repository; its namespace comes into being with it."""
+    data = schemas.load(schemas.REPOSITORY_CREATE, parse_body(request), {"namespace": namespace})
+    del data["namespace"]
+    repository = store().create_repository(namespace, **data)
+    return schemas.REPOSITORY_CREATED.dump(shown(namespace, repository)), 201
+
+
+@route("/<namespace>/", methods=["GET"])
+def list_repositories(namespace):
+    """List one page of a namespace's repositories, oldest first."""
+    if not is_namespace(namespace):
+        raise NotFound()
+    repositories = store().list_repositories(namespace)
+    query = request.query_string.decode("utf-8", "replace")
+    try:
+        count, next_link, previous_link, page = pagination.paginate(
+            repositories, request.args, request.base_url, query
+        )
+    except pagination.InvalidPage:
+        raise NotFound("Invalid page.") from None
+    return schemas.REPOSITORY_PAGE.dump(
+        {
+            "count": count,
+            "next": next_link,
+            "previous": previous_link,
+            "results": [shown(namespace, repository) for repository in page],
+        }
+    )
+
+
+@route("/<namespace>/<repo_name>/", methods=["GET"])
+def repository_detail(namespace, repo_name):
+    """Show one repository."""
+    repository = store().get_repository(namespace, repo_name)
+    return schemas.REPOSITORY_DETAIL.dump(shown(namespace, repository))
+
+
+@route("/<namespace>/<repo_name>/", methods=["PUT", "PATCH"])
+def update_repository(namespace, repo_name):
+    """Change a repository's description, full description, visibility or logo."""
+    store().get_repository(namespace, repo_name)  # an unknown repository is a 404 before a 400
+    data = schemas.load(
+        schemas.REPOSITORY_UPDATE,
+        parse_body(request),
+        {"namespace": namespace, "repo_name": repo_name},
+    )
+    del data["namespace"], data["repo_name"]
+    repository = store().update_repository(namespace, repo_name, **data)
+    return schemas.REPOSITORY_UPDATED.dump(shown(namespace, repository))
+
+
+@route("/<namespace>/<repo_name>/", methods=["DELETE"])
+def delete_repository(namespace, repo_name):
+    """Delete a repository and its tags."""
+    store().delete_repository(namespace, repo_name)
+    return no_content()
+
+
+@route("/<namespace>/<repo_name>/tags/", methods=["GET"])
+def list_tags(namespace, repo_name):
+    """List a repository's tags in the order they were first written."""
+    return schemas.TAGS.dump(store().list_tags(namespace, repo_name))
+
+
+@route("/<namespace>/<repo_name>/tags/<tag>/", methods=["GET"])
+def tag_detail(namespace, repo_name, tag):
+    """Show one tag."""
+    return schemas.TAG.dump(store().get_tag(namespace, repo_name, tag))
+
+
+@route("/<namespace>/<repo_name>/tags/<tag>/", methods=["PUT"])
+def put_tag(namespace, repo_name, tag):
+    """Point a tag at an image: 201 for a new tag, 200 for a moved one; counts a push."""
+    store().get_repository(namespace, repo_name)  # an unknown repository is a 404 before a 400
+    data = schemas.load(schemas.TAG_WRITE, parse_body(request), {"tag": tag})
+    entry, created = store().put_tag(namespace, repo_name, tag, data["image_id"])
+    return schemas.TAG.dump(entry), 201 if created else 200
+
+
+@route("/<namespace>/<repo_name>/tags/<tag>/", methods=["DELETE"])
+def delete_tag(namespace, repo_name, tag):
+    """Delete one tag."""
+    store().delete_tag(namespace, repo_name, tag)
+    return no_content()

@@ -1,0 +1,187 @@
+"""hubserver: a local stand-in for a hosted Docker image repository hub.
+
+``create_app`` builds the Flask application; ``main`` is the command line, which
+serves it with waitress. Run ``python hubserver.py --help``.
+"""
+
+import argparse
+import logging
+import os
+import signal
+import sys
+
+from flask import Flask, jsonify, request
+from marshmallow import ValidationError
+from waitress.server import create_server
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+import api
+from clock import Clock
+from storage import (
+    CorruptNamespace,
+    NamespaceBusy,
+    NamespaceStore,
+    RepositoryExists,
+    RepositoryNotFound,
+    StorageError,
+    TagNotFound,
+)
+
+log = logging.getLogger("hubserver")
+
+DEFAULTS = {
+    "DATA_DIR": "data",
+    "MAX_BODY_SIZE": 1024 * 1024,
+    "LOCK_TIMEOUT": 10.0,
+}
+
+# The answer to each domain error: its status, and the detail shown (None: the error's own message).
+STORAGE_ANSWERS = {
+    RepositoryNotFound: (404, "Not found."),
+    TagNotFound: (404, "Not found."),
+    RepositoryExists: (409, None),
+    CorruptNamespace: (500, None),
+    NamespaceBusy: (503, None),
+}
+
+# DRF's wording for the HTTP errors werkzeug raises with its own default text.
+HTTP_DETAILS = {
+    404: "Not found.",
+    413: "Request body too large.",
+    500: "A server error occurred.",
+}
+
+
+def create_app(config=None):
+    """Build the application: defaults, then ``HUB_*`` environment variables, then ``config``."""
+    app = Flask(__name__)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("HUB")
+    if config:
+        app.config.update(config)
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_FORM_MEMORY_SIZE"] = int(app.config["MAX_BODY_SIZE"])
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+    app.json.compact = True
+    app.extensions[api.STORE_KEY] = NamespaceStore(
+        str(app.config["DATA_DIR"]), Clock(), float(app.config["LOCK_TIMEOUT"])
+    )
+    app.register_blueprint(api.blueprint)
+    app.register_error_handler(Exception, error_response)
+    return app
+
+
+def error_response(error):
+    """Turn any exception into the contract's JSON error answer."""
+    headers = {}
+    if isinstance(error, ValidationError):
+        status, body = 400, error.messages
+    elif isinstance(error, StorageError):
+        status, detail = STORAGE_ANSWERS[type(error)]
+        body = {"detail": detail or str(error)}
+        if status >= 500:
+            log.error("%s", error)
+    elif isinstance(error, HTTPException):
+        status, body = error.code, {"detail": _http_detail(error)}
+        if isinstance(error, MethodNotAllowed):
+            headers["Allow"] = ", ".join(sorted(error.valid_methods))
+    else:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        status, body = 500, {"detail": HTTP_DETAILS[500]}
+    response = jsonify(body)
+    response.status_code = status
+    response.headers.update(headers)
+    return response
+
+
+def _http_detail(error):
+    if isinstance(error, MethodNotAllowed):
+        return 'Method "%s" not allowed.' % request.method
+    if error.description != type(error).description:
+        return error.description  # raised with a message of our own
+    return HTTP_DETAILS.get(error.code, error.name + ".")
+
+
+# The command line
+
+
+def _port(text):
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise ValueError(text)
+    return port
+
+
+def _positive_int(text):
+    value = int(text)
+    if value <= 0:
+        raise ValueError(text)
+    return value
+
+
+_port.__name__ = "port number (0 to 65535)"
+_positive_int.__name__ = "positive whole number"
+
+
+def build_parser():
+    """Return the command-line parser; defaults come from ``HUB_*`` variables."""
+    env = os.environ.get
+    parser = argparse.ArgumentParser(
+        prog="hubserver.py",
+        description="A local stand-in for a hosted Docker image repository hub (the /v1/repositories API).",
+        epilog="Each option's default can also be set with the environment variable shown.",
+    )
+    parser.add_argument(
+        "--host",
+        default=env("HUB_HOST", "127.0.0.1"),
+        help="address to listen on (HUB_HOST; default 127.0.0.1, this machine only)",
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=env("HUB_PORT", "5000"),
+        help="port to listen on; 0 takes a free one (HUB_PORT; default 5000)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        default=env("HUB_DATA_DIR", DEFAULTS["DATA_DIR"]),
+        help="folder of the namespace files, created if missing (HUB_DATA_DIR; default ./data)",
+    )
+    parser.add_argument(
+        "--max-body-size",
+        type=_positive_int,
+        metavar="BYTES",
+        default=env("HUB_MAX_BODY_SIZE", str(DEFAULTS["MAX_BODY_SIZE"])),
+        help="largest request body accepted, in bytes (HUB_MAX_BODY_SIZE; default 1048576)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=env("HUB_THREADS", "8"),
+        help="requests served at once (HUB_THREADS; default 8)",
+    )
+    return parser
+
+
+def _stop(signum, frame):
+    raise KeyboardInterrupt  # waitress's loop ends cleanly on it
+
+
+def main(argv=None):
+    """Run the server until SIGINT or SIGTERM; return the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        app = create_app({"DATA_DIR": args.data_dir, "MAX_BODY_SIZE": args.max_body_size})
+        server = create_server(app, host=args.host, port=args.port, threads=args.threads)
+    except OSError as error:
+        print("hubserver: cannot start: %s" % error, file=sys.stderr)
+        return 1
+    signal.signal(signal.SIGTERM, _stop)
+    print("hubserver listening on http://%s:%d" % (args.host, server.effective_port), flush=True)
+    server.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""The naming rules of namespaces, repositories, tags and image ids.
+
+One place for them, shared by the request schemas and the storage reader, so a
+name is judged the same way whether it arrives in a URL, a body or a file.
+"""
+
+import re
+
+NAME_PATTERN = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*", re.ASCII)
+TAG_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}", re.ASCII)
+IMAGE_ID_PATTERN = re.compile(r"[a-f0-9]{64}", re.ASCII)
+
+NAMESPACE_LENGTH = (2, 200)
+REPO_NAME_LENGTH = (2, 255)
+REPO_PATH_MAX_LENGTH = 255
+
+
+def _fits(pattern, length, value):
+    low, high = length
+    return isinstance(value, str) and low <= len(value) <= high and bool(pattern.fullmatch(value))
+
+
+def is_namespace(value):
+    """Tell whether ``value`` may name a namespace (and so a file)."""
+    return _fits(NAME_PATTERN, NAMESPACE_LENGTH, value)
+
+
+def is_repo_name(value):
+    """Tell whether ``value`` may name a repository, on its own."""
+    return _fits(NAME_PATTERN, REPO_NAME_LENGTH, value)
+
+
+def is_repo_path(namespace, repo_name):
+    """Tell whether ``namespace/repo_name`` is a valid repository path."""
+    return (
+        is_namespace(namespace)
+        and is_repo_name(repo_name)
+        and len(namespace) + 1 + len(repo_name) <= REPO_PATH_MAX_LENGTH
+    )
+
+
+def is_tag(value):
+    """Tell whether ``value`` may name a tag."""
+    return isinstance(value, str) and bool(TAG_PATTERN.fullmatch(value))
+
+
+def is_image_id(value):
+    """Tell whether ``value`` is an image id (64 lowercase hex digits)."""
+    return isinstance(value, str) and bool(IMAGE_ID_PATTERN.fullmatch(value))

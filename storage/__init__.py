@@ -1,0 +1,21 @@
+"""Durable storage of namespaces: one JSON file each, no database, no Flask."""
+
+from storage.errors import (
+    CorruptNamespace,
+    NamespaceBusy,
+    RepositoryExists,
+    RepositoryNotFound,
+    StorageError,
+    TagNotFound,
+)
+from storage.namespaces import NamespaceStore
+
+__all__ = [
+    "CorruptNamespace",
+    "NamespaceBusy",
+    "NamespaceStore",
+    "RepositoryExists",
+    "RepositoryNotFound",
+    "StorageError",
+    "TagNotFound",
+]

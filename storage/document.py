@@ -1,0 +1,160 @@
+"""The namespace file, format 1: how it is written, and how it is read and checked.
+
+A reader accepts any key order (people write fixtures by hand) but checks the
+structure, the types and the names, and never guesses: a file that breaks a
+rule is reported as corrupt. The writer always writes keys in the order below.
+"""
+
+import json
+
+from clock import is_timestamp
+from names import is_image_id, is_namespace, is_repo_path, is_tag
+from storage.errors import CorruptNamespace
+
+FORMAT = 1
+DOCUMENT_KEYS = ("format", "namespace", "repositories")
+TAG_KEYS = ("tag", "image_id")
+
+
+def _is_text(limit):
+    return lambda value: isinstance(value, str) and len(value) <= limit
+
+
+def _is_count(value):
+    return type(value) is int and value >= 0
+
+
+def _is_optional_timestamp(value):
+    return value is None or is_timestamp(value)
+
+
+def _is_bool(value):
+    return type(value) is bool
+
+
+# Every key of a repository, in the order it is written, with its check.
+# repo_name, tags and starred_by need more than a look at the value alone.
+REPOSITORY_CHECKS = {
+    "repo_name": None,
+    "description": _is_text(1000),
+    "full_description": _is_text(100_000),
+    "is_public": _is_bool,
+    "logo": _is_text(255),
+    "is_automated": _is_bool,
+    "created": is_timestamp,
+    "updated": is_timestamp,
+    "download": _is_count,
+    "upload": _is_count,
+    "pulled_at": _is_optional_timestamp,
+    "pushed_at": _is_optional_timestamp,
+    "tags": None,
+    "starred_by": None,
+}
+REPOSITORY_KEYS = tuple(REPOSITORY_CHECKS)
+
+
+def new_repository(repo_name, created, description="", full_description="", is_public=True):
+    """Return the stored form of a repository just created at ``created``."""
+    return {
+        "repo_name": repo_name,
+        "description": description,
+        "full_description": full_description,
+        "is_public": is_public,
+        "logo": "default-icon.jpg",
+        "is_automated": False,
+        "created": created,
+        "updated": created,
+        "download": 0,
+        "upload": 0,
+        "pulled_at": None,
+        "pushed_at": None,
+        "tags": [],
+        "starred_by": [],
+    }
+
+
+def encode(namespace, repositories):
+    """Return the bytes of the namespace file holding ``repositories`` (in order)."""
+    document = {"format": FORMAT, "namespace": namespace, "repositories": list(repositories)}
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+class _Broken(Exception):
+    """A rule of the format is broken; the message says where."""
+
+
+def decode(namespace, data):
+    """Read and check a namespace file; return its repositories by name, in order.
+
+    Raises CorruptNamespace, naming the first broken rule, for anything that is
+    not a format 1 document of this namespace.
+    """
+    try:
+        document = json.loads(data.decode("utf-8"))
+        return _check_document(namespace, document)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise CorruptNamespace(namespace, "not valid JSON: %s" % error) from None
+    except _Broken as error:
+        raise CorruptNamespace(namespace, str(error)) from None
+
+
+def _require_keys(value, keys, where):
+    if not isinstance(value, dict):
+        raise _Broken("%s is not an object" % where)
+    missing = [key for key in keys if key not in value]
+    unknown = [key for key in value if key not in keys]
+    if missing:
+        raise _Broken("%s lacks %s" % (where, ", ".join(missing)))
+    if unknown:
+        raise _Broken("%s has unknown key %s" % (where, ", ".join(unknown)))
+
+
+def _require_list(value, where):
+    if not isinstance(value, list):
+        raise _Broken("%s is not a list" % where)
+    return value
+
+
+def _check_document(namespace, document):
+    _require_keys(document, DOCUMENT_KEYS, "the document")
+    if type(document["format"]) is not int or document["format"] != FORMAT:
+        raise _Broken("format %r is not %d" % (document["format"], FORMAT))
+    if document["namespace"] != namespace:
+        raise _Broken("it names namespace %r, not %r" % (document["namespace"], namespace))
+    repositories = {}
+    for index, raw in enumerate(_require_list(document["repositories"], "repositories")):
+        repository = _check_repository(namespace, raw, "repositories[%d]" % index)
+        if repository["repo_name"] in repositories:
+            raise _Broken("repository %s appears twice" % repository["repo_name"])
+        repositories[repository["repo_name"]] = repository
+    return repositories
+
+
+def _check_repository(namespace, raw, where):
+    _require_keys(raw, REPOSITORY_KEYS, where)
+    for key, check in REPOSITORY_CHECKS.items():
+        if check is not None and not check(raw[key]):
+            raise _Broken("%s.%s has a wrong type or value: %r" % (where, key, raw[key]))
+    if not is_repo_path(namespace, raw["repo_name"]):
+        raise _Broken("%s.repo_name %r is not a valid repository name" % (where, raw["repo_name"]))
+    repository = {key: raw[key] for key in REPOSITORY_KEYS}
+    repository["tags"] = _check_tags(raw["tags"], where + ".tags")
+    starred_by = _require_list(raw["starred_by"], where + ".starred_by")
+    if not all(is_namespace(user) for user in starred_by):
+        raise _Broken("%s.starred_by holds something that is not a user name" % where)
+    return repository
+
+
+def _check_tags(raw_tags, where):
+    tags = []
+    seen = set()
+    for index, raw in enumerate(_require_list(raw_tags, where)):
+        here = "%s[%d]" % (where, index)
+        _require_keys(raw, TAG_KEYS, here)
+        if not is_tag(raw["tag"]) or raw["tag"] in seen:
+            raise _Broken("%s.tag %r is not a valid, unique tag" % (here, raw["tag"]))
+        if not is_image_id(raw["image_id"]):
+            raise _Broken("%s.image_id %r is not 64 lowercase hex digits" % (here, raw["image_id"]))
+        seen.add(raw["tag"])
+        tags.append({"tag": raw["tag"], "image_id": raw["image_id"]})
+    return tags

@@ -1,0 +1,57 @@
+"""Domain exceptions raised by the store; the web layer maps each to one answer."""
+
+
+class StorageError(Exception):
+    """Base of every error the store raises on purpose."""
+
+    def __init__(self, message, namespace):
+        super().__init__(message)
+        self.namespace = namespace
+
+
+class RepositoryNotFound(StorageError):
+    """The repository does not exist."""
+
+    def __init__(self, namespace, repo_name):
+        super().__init__("Repository %s/%s does not exist." % (namespace, repo_name), namespace)
+        self.repo_name = repo_name
+
+
+class TagNotFound(StorageError):
+    """The repository exists but the tag does not."""
+
+    def __init__(self, namespace, repo_name, tag):
+        super().__init__("Tag %s of %s/%s does not exist." % (tag, namespace, repo_name), namespace)
+        self.repo_name = repo_name
+        self.tag = tag
+
+
+class RepositoryExists(StorageError):
+    """A repository of that name exists already."""
+
+    def __init__(self, namespace, repo_name):
+        super().__init__("Repository %s/%s already exists." % (namespace, repo_name), namespace)
+        self.repo_name = repo_name
+
+
+class CorruptNamespace(StorageError):
+    """The namespace file cannot be read as a namespace document; it is left as it is."""
+
+    def __init__(self, namespace, reason):
+        super().__init__(
+            "The data file of namespace %s cannot be read (%s); it was left unchanged."
+            % (namespace, reason),
+            namespace,
+        )
+        self.reason = reason
+
+
+class NamespaceBusy(StorageError):
+    """The namespace lock was not obtained in time."""
+
+    def __init__(self, namespace, timeout):
+        super().__init__(
+            "Namespace %s is busy: its lock was not obtained within %g s." % (namespace, timeout),
+            namespace,
+        )
+        self.timeout = timeout

@@ -1,0 +1,147 @@
+"""Files on disk: durable atomic replace, a parse cache keyed by stat, and locks.
+
+Every write replaces a whole file atomically, so a reader needs no lock: it sees
+either the old file or the new one, never half of either.
+"""
+
+import os
+import tempfile
+import threading
+import time
+from contextlib import suppress
+
+import filelock
+
+FILE_MODE = 0o644
+
+
+def _read_umask():
+    # os.umask can only be read by setting it; done once, at import, before threads.
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
+def stat_identity(status):
+    """Return what tells one version of a file from another: inode, size, mtime."""
+    return (status.st_ino, status.st_size, status.st_mtime_ns)
+
+
+def fsync_folder(folder):
+    """Make a rename inside ``folder`` survive a power cut."""
+    if os.name != "posix":  # Windows cannot open a folder; its renames are journaled.
+        return
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path, data):
+    """Replace ``path`` with ``data`` durably; return the new file's stat identity.
+
+    The bytes go to a temporary file in the same folder, which is flushed,
+    fsynced and renamed over ``path``; then the folder is fsynced. On any
+    failure the temporary file is removed and ``path`` is untouched.
+    """
+    folder = os.path.dirname(path)
+    fd, temporary = tempfile.mkstemp(dir=folder, prefix=os.path.basename(path) + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.chmod(temporary, FILE_MODE & ~_UMASK)
+            os.fsync(stream.fileno())
+            identity = stat_identity(os.fstat(stream.fileno()))
+        os.replace(temporary, path)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    fsync_folder(folder)
+    return identity
+
+
+class ParsedFileCache:
+    """Parse each version of a file once, recognising versions by stat identity."""
+
+    def __init__(self):
+        self._entries = {}
+
+    def read(self, path, parse, missing):
+        """Return ``parse(contents of path)``, or ``missing`` if there is no file."""
+        try:
+            identity = stat_identity(os.stat(path))
+        except FileNotFoundError:
+            return missing
+        entry = self._entries.get(path)
+        if entry is not None and entry[0] == identity:
+            return entry[1]
+        return self._read_version(path, parse, missing)
+
+    def _read_version(self, path, parse, missing):
+        try:
+            stream = open(path, "rb")
+        except FileNotFoundError:
+            return missing
+        with stream:
+            # The identity of the open file, not of the path, so that a
+            # replace between stat and open cannot pair a key with other bytes.
+            identity = stat_identity(os.fstat(stream.fileno()))
+            value = parse(stream.read())
+        self._entries[path] = (identity, value)
+        return value
+
+    def remember(self, path, identity, value):
+        """Record ``value`` as the parsed contents of the version just written."""
+        self._entries[path] = (identity, value)
+
+
+class LockTimeout(Exception):
+    """A lock was not obtained within its timeout."""
+
+
+class FileLocks:
+    """One lock per lock file, held by at most one thread and one process at a time.
+
+    Threads of this process queue on an in-process lock first, so they wait in
+    order instead of polling the file lock; only the thread at the head of the
+    queue contends with other processes.
+    """
+
+    def __init__(self, timeout):
+        self.timeout = timeout
+        self._guard = threading.Lock()
+        self._locks = {}
+
+    def _pair(self, lock_path):
+        with self._guard:
+            pair = self._locks.get(lock_path)
+            if pair is None:
+                pair = (threading.Lock(), filelock.FileLock(lock_path, mode=FILE_MODE, thread_local=False))
+                self._locks[lock_path] = pair
+            return pair
+
+    def acquire(self, lock_path):
+        """Take the lock at ``lock_path``; return a callable that releases it."""
+        thread_lock, file_lock = self._pair(lock_path)
+        deadline = time.monotonic() + self.timeout
+        if not thread_lock.acquire(timeout=self.timeout):
+            raise LockTimeout(lock_path)
+        try:
+            file_lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
+        except BaseException as error:
+            thread_lock.release()
+            if isinstance(error, filelock.Timeout):
+                raise LockTimeout(lock_path) from None
+            raise
+
+        def release():
+            file_lock.release()
+            thread_lock.release()
+
+        return release

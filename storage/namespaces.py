@@ -1,0 +1,174 @@
+"""The store: repositories and their tags, one JSON file a namespace.
+
+Reads take no lock and are served from a cache of parsed files. Every change
+is a read-modify-write of one namespace file under that namespace's lock.
+Stored repositories are shared snapshots: a change builds new dicts and lists
+and never edits one that a reader may hold.
+"""
+
+import os
+from contextlib import contextmanager
+from types import MappingProxyType
+
+from names import is_namespace
+from storage import document
+from storage.errors import NamespaceBusy, RepositoryExists, RepositoryNotFound, TagNotFound
+from storage.files import FileLocks, LockTimeout, ParsedFileCache, atomic_write
+
+_NO_REPOSITORIES = MappingProxyType({})
+UPDATABLE_FIELDS = ("description", "full_description", "is_public", "logo")
+
+
+class NamespaceStore:
+    """Repositories and their tags, kept in ``<data_dir>/<namespace>.json``."""
+
+    def __init__(self, data_dir, clock, lock_timeout=10.0):
+        self.data_dir = os.path.abspath(data_dir)
+        os.makedirs(self.data_dir, exist_ok=True)
+        self._clock = clock
+        self._locks = FileLocks(lock_timeout)
+        self._files = ParsedFileCache()
+
+    def namespace_path(self, namespace):
+        """Return the file of ``namespace``; ValueError for a name that cannot be one."""
+        if not is_namespace(namespace):
+            raise ValueError("not a namespace name: %r" % (namespace,))
+        return os.path.join(self.data_dir, namespace + ".json")
+
+    def _repositories(self, namespace):
+        """Return the repositories of ``namespace`` by name, oldest first."""
+        if not is_namespace(namespace):
+            return _NO_REPOSITORIES  # nothing can exist under a name that is no file
+        return self._files.read(
+            self.namespace_path(namespace),
+            lambda data: document.decode(namespace, data),
+            _NO_REPOSITORIES,
+        )
+
+    # Reads
+
+    def list_repositories(self, namespace):
+        """Return the repositories of ``namespace``, oldest first."""
+        return list(self._repositories(namespace).values())
+
+    def get_repository(self, namespace, repo_name):
+        """Return one repository; RepositoryNotFound if there is none."""
+        repository = self._repositories(namespace).get(repo_name)
+        if repository is None:
+            raise RepositoryNotFound(namespace, repo_name)
+        return repository
+
+    def list_tags(self, namespace, repo_name):
+        """Return the tags of a repository in the order they were first written."""
+        return self.get_repository(namespace, repo_name)["tags"]
+
+    def get_tag(self, namespace, repo_name, tag):
+        """Return one tag; TagNotFound if the repository has no such tag."""
+        for entry in self.list_tags(namespace, repo_name):
+            if entry["tag"] == tag:
+                return entry
+        raise TagNotFound(namespace, repo_name, tag)
+
+    # Changes
+
+    def create_repository(self, namespace, repo_name, description="", full_description="", is_public=True):
+        """Create a repository; RepositoryExists if the name is taken."""
+
+        def add(repositories):
+            if repo_name in repositories:
+                raise RepositoryExists(namespace, repo_name)
+            repository = document.new_repository(
+                repo_name, self._clock.now(), description, full_description, is_public
+            )
+            repositories[repo_name] = repository
+            return repository
+
+        return self._change(namespace, add)
+
+    def update_repository(self, namespace, repo_name, **changes):
+        """Change some of description, full_description, is_public and logo."""
+        unknown = set(changes) - set(UPDATABLE_FIELDS)
+        if unknown:
+            raise TypeError("not updatable: %s" % ", ".join(sorted(unknown)))
+
+        def update(repositories):
+            repository = self._edit(repositories, namespace, repo_name)
+            repository.update(changes)
+            return repository
+
+        return self._change(namespace, update, existing=repo_name)
+
+    def delete_repository(self, namespace, repo_name):
+        """Delete a repository and its tags."""
+
+        def delete(repositories):
+            if repositories.pop(repo_name, None) is None:
+                raise RepositoryNotFound(namespace, repo_name)
+
+        self._change(namespace, delete, existing=repo_name)
+
+    def put_tag(self, namespace, repo_name, tag, image_id):
+        """Point ``tag`` at ``image_id``, counting a push; return (tag, created)."""
+
+        def put(repositories):
+            repository = self._edit(repositories, namespace, repo_name)
+            entry = {"tag": tag, "image_id": image_id}
+            tags = [entry if old["tag"] == tag else old for old in repository["tags"]]
+            created = all(old["tag"] != tag for old in repository["tags"])
+            if created:
+                tags.append(entry)
+            repository.update(
+                tags=tags, upload=repository["upload"] + 1, pushed_at=repository["updated"]
+            )
+            return entry, created
+
+        return self._change(namespace, put, existing=repo_name)
+
+    def delete_tag(self, namespace, repo_name, tag):
+        """Delete one tag; TagNotFound if there is no such tag."""
+
+        def delete(repositories):
+            repository = self._edit(repositories, namespace, repo_name)
+            tags = [old for old in repository["tags"] if old["tag"] != tag]
+            if len(tags) == len(repository["tags"]):
+                raise TagNotFound(namespace, repo_name, tag)
+            repository["tags"] = tags
+
+        self._change(namespace, delete, existing=repo_name)
+
+    def _edit(self, repositories, namespace, repo_name):
+        """Replace a repository in ``repositories`` by a copy stamped as updated; return it."""
+        if repo_name not in repositories:
+            raise RepositoryNotFound(namespace, repo_name)
+        repository = dict(repositories[repo_name])
+        repository["updated"] = self._clock.later_than(repository["updated"])
+        repositories[repo_name] = repository
+        return repository
+
+    def _change(self, namespace, edit, existing=None):
+        """Apply ``edit`` to a copy of the namespace's repositories and store the result.
+
+        With ``existing``, a repository that must exist, a missing one is reported
+        before any lock is taken, so a request for a name that cannot exist never
+        creates a file; it is checked again under the lock.
+        """
+        if existing is not None:
+            self.get_repository(namespace, existing)
+        path = self.namespace_path(namespace)
+        with self._locked(namespace, path):
+            repositories = dict(self._repositories(namespace))
+            result = edit(repositories)
+            identity = atomic_write(path, document.encode(namespace, repositories.values()))
+            self._files.remember(path, identity, repositories)
+            return result
+
+    @contextmanager
+    def _locked(self, namespace, path):
+        try:
+            release = self._locks.acquire(path + ".lock")
+        except LockTimeout:
+            raise NamespaceBusy(namespace, self._locks.timeout) from None
+        try:
+            yield
+        finally:
+            release()
