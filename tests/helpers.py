@@ -1,0 +1,92 @@
+"""Helpers for tests: the canonical error check, and a real server process."""
+
+import contextlib
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PROJECT = Path(__file__).resolve().parent.parent
+STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
+LISTENING = re.compile(r"hubserver listening on (http://127\.0\.0\.1:(\d+))\n")
+
+
+def assert_error(response, status, body):
+    """Check an error answer: its status, a JSON content type, and exactly ``body``."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/json"
+    assert response.get_json() == body
+
+
+def assert_field_errors(response, *fields):
+    """Check a 400 in DRF's field-error shape naming exactly ``fields``."""
+    assert response.status_code == 400, response.get_data(as_text=True)
+    errors = response.get_json()
+    assert sorted(errors) == sorted(fields)
+    for messages in errors.values():
+        assert messages and all(isinstance(message, str) and message for message in messages)
+
+
+@contextlib.contextmanager
+def running_server(data_dir, *arguments, env=None):
+    """Run ``python hubserver.py --port 0`` on ``data_dir``; yield (process, base URL).
+
+    The server is stopped with SIGTERM at the end if it still runs.
+    """
+    process = subprocess.Popen(
+        [sys.executable, str(PROJECT / "hubserver.py"), "--port", "0", "--data-dir", str(data_dir), *arguments],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    try:
+        line = process.stdout.readline()
+        match = LISTENING.fullmatch(line)
+        assert match, "no listening line: %r %s" % (line, process.stderr.read() if process.poll() is not None else "")
+        yield process, match.group(1)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=10)
+        process.stdout.close()
+        process.stderr.close()
+
+
+class Answer:
+    """A raw HTTP answer: status, headers and body, with the JSON value if any."""
+
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def send(base_url, method, path, body=None, headers=None, connection=None):
+    """Send one request to a live server with http.client; return an Answer.
+
+    ``path`` is sent exactly as given (so it may hold percent-escapes).
+    A dict ``body`` is sent as JSON.
+    """
+    headers = dict(headers or {})
+    if isinstance(body, dict):
+        body = json.dumps(body).encode()
+        headers.setdefault("Content-Type", "application/json")
+    own = connection is None
+    if own:
+        connection = http.client.HTTPConnection(urlsplit(base_url).netloc, timeout=30)
+    try:
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        return Answer(response.status, response.headers, response.read())
+    finally:
+        if own:
+            connection.close()
