@@ -66,6 +66,7 @@ def create_app(config=None):
     app.extensions[api.STORE_KEY] = NamespaceStore(
         str(app.config["DATA_DIR"]), Clock(), float(app.config["LOCK_TIMEOUT"])
     )
+    app.url_map.merge_slashes = False  # "a//b" is a 404, never an HTML redirect
     app.register_blueprint(api.blueprint)
     app.register_error_handler(Exception, error_response)
     return app
@@ -178,7 +179,7 @@ def main(argv=None):
         print("hubserver: cannot start: %s" % error, file=sys.stderr)
         return 1
     signal.signal(signal.SIGTERM, _stop)
-    print("hubserver listening on http://%s:%d" % (args.host, server.effective_port), flush=True)
+    print("hubserver listening on http://%s:%s" % (args.host, server.effective_port), flush=True)
     server.run()
     return 0
 

@@ -48,7 +48,9 @@ def running_server(data_dir, *arguments, env=None):
     try:
         line = process.stdout.readline()
         match = LISTENING.fullmatch(line)
-        assert match, "no listening line: %r %s" % (line, process.stderr.read() if process.poll() is not None else "")
+        if not match:
+            process.kill()
+            raise AssertionError("no listening line: %r; stderr: %s" % (line, process.stderr.read()))
         yield process, match.group(1)
     finally:
         if process.poll() is None:
@@ -74,7 +76,8 @@ def send(base_url, method, path, body=None, headers=None, connection=None):
     """Send one request to a live server with http.client; return an Answer.
 
     ``path`` is sent exactly as given (so it may hold percent-escapes).
-    A dict ``body`` is sent as JSON.
+    A dict ``body`` is sent as JSON; with ``Transfer-Encoding: chunked`` the
+    body (an iterable of bytes) is sent in chunks.
     """
     headers = dict(headers or {})
     if isinstance(body, dict):
@@ -84,7 +87,8 @@ def send(base_url, method, path, body=None, headers=None, connection=None):
     if own:
         connection = http.client.HTTPConnection(urlsplit(base_url).netloc, timeout=30)
     try:
-        connection.request(method, path, body=body, headers=headers)
+        chunked = headers.get("Transfer-Encoding") == "chunked"
+        connection.request(method, path, body=body, headers=headers, encode_chunked=chunked)
         response = connection.getresponse()
         return Answer(response.status, response.headers, response.read())
     finally:

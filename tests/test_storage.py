@@ -1,0 +1,294 @@
+"""The store's contract, written once against its interface.
+
+Every test runs twice: reading back through the store that wrote, and through
+a second store on the same directory (what another server process sees).
+"""
+
+import json
+import os
+
+import pytest
+
+from clock import Clock
+from storage import (
+    CorruptNamespace,
+    NamespaceBusy,
+    NamespaceStore,
+    RepositoryExists,
+    RepositoryNotFound,
+    TagNotFound,
+)
+from storage import document
+
+IMAGE_A = "a" * 64
+IMAGE_B = "b" * 64
+
+
+@pytest.fixture(params=["same store", "second store"])
+def stores(request, tmp_path):
+    """Return (writer, reader): two views of one data directory."""
+    writer = NamespaceStore(tmp_path, Clock())
+    reader = writer if request.param == "same store" else NamespaceStore(tmp_path, Clock())
+    return writer, reader
+
+
+@pytest.fixture
+def store(stores):
+    return stores[0]
+
+
+@pytest.fixture
+def reader(stores):
+    return stores[1]
+
+
+def test_create_then_read(store, reader):
+    created = store.create_repository("madams", "repo", description="d", full_description="f", is_public=False)
+    assert reader.get_repository("madams", "repo") == created
+    assert list(created) == list(document.REPOSITORY_KEYS)
+    assert (created["description"], created["full_description"], created["is_public"]) == ("d", "f", False)
+    assert created["created"] == created["updated"]
+    assert (created["tags"], created["starred_by"], created["upload"]) == ([], [], 0)
+
+
+def test_list_keeps_creation_order(store, reader):
+    for name in ["bb", "aa", "cc"]:
+        store.create_repository("madams", name)
+    assert [repo["repo_name"] for repo in reader.list_repositories("madams")] == ["bb", "aa", "cc"]
+    assert reader.list_repositories("nobody") == []
+
+
+def test_create_twice_raises(store):
+    store.create_repository("madams", "repo")
+    with pytest.raises(RepositoryExists) as raised:
+        store.create_repository("madams", "repo")
+    assert str(raised.value) == "Repository madams/repo already exists."
+
+
+def test_update_changes_only_what_it_names(store, reader):
+    created = store.create_repository("madams", "repo", description="old")
+    store.update_repository("madams", "repo", logo="new.png")
+    updated = reader.get_repository("madams", "repo")
+    assert (updated["description"], updated["logo"]) == ("old", "new.png")
+    assert updated["updated"] > created["updated"]
+    assert updated["created"] == created["created"]
+
+
+def test_update_refuses_fields_that_are_not_updatable(store):
+    store.create_repository("madams", "repo")
+    with pytest.raises(TypeError):
+        store.update_repository("madams", "repo", download=5)
+
+
+def test_delete_repository(store, reader):
+    store.create_repository("madams", "repo")
+    store.create_repository("madams", "kept")
+    store.delete_repository("madams", "repo")
+    assert [repo["repo_name"] for repo in reader.list_repositories("madams")] == ["kept"]
+    with pytest.raises(RepositoryNotFound):
+        reader.get_repository("madams", "repo")
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        lambda store: store.get_repository("madams", "nothing"),
+        lambda store: store.update_repository("madams", "nothing", description="x"),
+        lambda store: store.delete_repository("madams", "nothing"),
+        lambda store: store.list_tags("madams", "nothing"),
+        lambda store: store.put_tag("madams", "nothing", "latest", IMAGE_A),
+        lambda store: store.delete_tag("nobody", "nothing", "latest"),
+        lambda store: store.get_repository("Not/A/Name", "x"),
+        lambda store: store.delete_repository("../etc", "passwd"),
+    ],
+)
+def test_operations_on_a_missing_repository_raise_not_found_and_write_nothing(store, tmp_path, operation):
+    with pytest.raises(RepositoryNotFound):
+        operation(store)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_tags_keep_first_written_order(store, reader):
+    store.create_repository("madams", "repo")
+    assert store.put_tag("madams", "repo", "one", IMAGE_A) == ({"tag": "one", "image_id": IMAGE_A}, True)
+    store.put_tag("madams", "repo", "two", IMAGE_A)
+    assert store.put_tag("madams", "repo", "one", IMAGE_B) == ({"tag": "one", "image_id": IMAGE_B}, False)
+    assert reader.list_tags("madams", "repo") == [
+        {"tag": "one", "image_id": IMAGE_B},
+        {"tag": "two", "image_id": IMAGE_A},
+    ]
+    assert reader.get_tag("madams", "repo", "two") == {"tag": "two", "image_id": IMAGE_A}
+    repository = reader.get_repository("madams", "repo")
+    assert repository["upload"] == 3
+    assert repository["pushed_at"] == repository["updated"]
+
+
+def test_delete_tag(store, reader):
+    store.create_repository("madams", "repo")
+    store.put_tag("madams", "repo", "one", IMAGE_A)
+    store.delete_tag("madams", "repo", "one")
+    assert reader.list_tags("madams", "repo") == []
+    with pytest.raises(TagNotFound):
+        store.delete_tag("madams", "repo", "one")
+    with pytest.raises(TagNotFound):
+        reader.get_tag("madams", "repo", "one")
+
+
+def test_a_returned_repository_is_a_snapshot(store):
+    store.create_repository("madams", "repo")
+    before = store.get_repository("madams", "repo")
+    store.put_tag("madams", "repo", "one", IMAGE_A)
+    store.update_repository("madams", "repo", description="changed")
+    assert (before["tags"], before["description"]) == ([], "")
+
+
+def test_the_file_is_format_1_indented_by_two_spaces_in_key_order(store, tmp_path):
+    store.create_repository("madams", "repo")
+    store.put_tag("madams", "repo", "latest", IMAGE_A)
+    text = (tmp_path / "madams.json").read_text("utf-8")
+    parsed = json.loads(text)
+    assert list(parsed) == ["format", "namespace", "repositories"]
+    assert (parsed["format"], parsed["namespace"]) == (1, "madams")
+    assert list(parsed["repositories"][0]) == list(document.REPOSITORY_KEYS)
+    assert list(parsed["repositories"][0]["tags"][0]) == ["tag", "image_id"]
+    assert text == json.dumps(parsed, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_non_ascii_text_is_written_as_utf8(store, tmp_path):
+    store.create_repository("madams", "repo", description="café ☕")
+    assert "café ☕" in (tmp_path / "madams.json").read_text("utf-8")
+
+
+def test_files_are_0644_before_the_umask(store, tmp_path):
+    store.create_repository("madams", "repo")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "madams.json").stat().st_mode & 0o777 == 0o644 & ~umask
+
+
+def test_no_temporary_files_are_left_behind(store, tmp_path):
+    for index in range(5):
+        store.create_repository("madams", "repo%d" % index)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["madams.json", "madams.json.lock"]
+
+
+def hand_written(namespace="madams", **changes):
+    """Return a valid hand-written namespace document, keys in an unusual order."""
+    repository = {
+        "tags": [{"image_id": IMAGE_A, "tag": "latest"}],
+        "starred_by": [],
+        "pushed_at": "2015-05-24T00:54:26.452Z",
+        "pulled_at": None,
+        "upload": 4,
+        "download": 103,
+        "updated": "2015-06-07T10:41:31.882Z",
+        "created": "2015-05-13T01:04:48.246Z",
+        "is_automated": False,
+        "logo": "default-icon.jpg",
+        "is_public": False,
+        "full_description": "",
+        "description": "test",
+        "repo_name": "test",
+    }
+    repository.update(changes)
+    return {"repositories": [repository], "namespace": namespace, "format": 1}
+
+
+def test_a_hand_written_file_in_any_key_order_is_read_and_rewritten_in_order(store, reader, tmp_path):
+    (tmp_path / "madams.json").write_text(json.dumps(hand_written()))
+    repository = reader.get_repository("madams", "test")
+    assert (repository["download"], repository["tags"]) == (103, [{"tag": "latest", "image_id": IMAGE_A}])
+    store.update_repository("madams", "test", description="changed")
+    rewritten = json.loads((tmp_path / "madams.json").read_text())
+    assert list(rewritten["repositories"][0]) == list(document.REPOSITORY_KEYS)
+    assert rewritten["repositories"][0]["download"] == 103
+
+
+def _without(key):
+    broken = hand_written()
+    del broken["repositories"][0][key]
+    return broken
+
+
+def _twice():
+    broken = hand_written()
+    broken["repositories"].append(dict(broken["repositories"][0]))
+    return broken
+
+
+BROKEN_FILES = {
+    "not json": b"{not json",
+    "truncated": json.dumps(hand_written()).encode()[:-10],
+    "not utf-8": b'{"format": 1, "namespace": "\xff"}',
+    "a list": b"[]",
+    "format 2": json.dumps({**hand_written(), "format": 2}).encode(),
+    "format true": json.dumps({**hand_written(), "format": True}).encode(),
+    "other namespace": json.dumps(hand_written("acme")).encode(),
+    "missing key": json.dumps(_without("logo")).encode(),
+    "unknown key": json.dumps(hand_written(colour="red")).encode(),
+    "unknown top key": json.dumps({**hand_written(), "extra": 1}).encode(),
+    "bad repo name": json.dumps(hand_written(repo_name="../x")).encode(),
+    "bad type": json.dumps(hand_written(is_public="yes")).encode(),
+    "negative count": json.dumps(hand_written(download=-1)).encode(),
+    "bad stamp": json.dumps(hand_written(created="2015-05-13 01:04:48")).encode(),
+    "bad tag": json.dumps(hand_written(tags=[{"tag": ".x", "image_id": IMAGE_A}])).encode(),
+    "bad image id": json.dumps(hand_written(tags=[{"tag": "x", "image_id": "abc"}])).encode(),
+    "duplicate tag": json.dumps(hand_written(tags=[{"tag": "x", "image_id": IMAGE_A}] * 2)).encode(),
+    "duplicate repository": json.dumps(_twice()).encode(),
+    "long description": json.dumps(hand_written(description="x" * 1001)).encode(),
+    "bad star": json.dumps(hand_written(starred_by=[5])).encode(),
+}
+
+
+@pytest.mark.parametrize("name", BROKEN_FILES)
+def test_a_broken_file_is_reported_and_never_overwritten(store, reader, tmp_path, name):
+    path = tmp_path / "madams.json"
+    path.write_bytes(BROKEN_FILES[name])
+    with pytest.raises(CorruptNamespace) as raised:
+        reader.list_repositories("madams")
+    assert "madams" in str(raised.value)
+    with pytest.raises(CorruptNamespace):
+        store.create_repository("madams", "new")
+    with pytest.raises(CorruptNamespace):
+        store.delete_repository("madams", "test")
+    assert path.read_bytes() == BROKEN_FILES[name]
+    store.create_repository("acme", "fine")  # other namespaces are unaffected
+
+
+def test_an_unchanged_file_is_parsed_once(store, tmp_path, monkeypatch):
+    (tmp_path / "madams.json").write_text(json.dumps(hand_written()))
+    parses = []
+    decode = document.decode
+    monkeypatch.setattr(document, "decode", lambda *args: parses.append(1) or decode(*args))
+    fresh = NamespaceStore(tmp_path, Clock())
+    for _ in range(20):
+        fresh.get_repository("madams", "test")
+        fresh.list_repositories("madams")
+    assert len(parses) == 1
+
+
+def test_a_write_by_another_store_is_seen_by_this_one(store, tmp_path):
+    other = NamespaceStore(tmp_path, Clock())
+    store.create_repository("madams", "repo")
+    assert other.get_repository("madams", "repo")["description"] == ""
+    store.update_repository("madams", "repo", description="seen")
+    assert other.get_repository("madams", "repo")["description"] == "seen"
+    other.delete_repository("madams", "repo")
+    assert store.list_repositories("madams") == []
+
+
+def test_a_lock_not_obtained_in_time_raises_busy(tmp_path):
+    import filelock
+
+    store = NamespaceStore(tmp_path, Clock(), lock_timeout=0.2)
+    with filelock.FileLock(str(tmp_path / "madams.json.lock")):
+        with pytest.raises(NamespaceBusy) as raised:
+            store.create_repository("madams", "repo")
+    assert "madams" in str(raised.value)
+    store.create_repository("madams", "repo")  # free again once released
+
+
+def test_names_that_are_no_namespace_never_become_paths(store):
+    for name in ["..", "../x", "a/b", "x\x00", "_hub", "A"]:
+        with pytest.raises(ValueError):
+            store.namespace_path(name)
