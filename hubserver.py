@@ -16,6 +16,7 @@ from waitress.server import create_server
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 import api
+from bodies import FORM_TYPES, JSON_TYPE
 from clock import Clock
 from storage import (
     CorruptNamespace,
@@ -52,9 +53,28 @@ HTTP_DETAILS = {
 }
 
 
+class HubFlask(Flask):
+    """Flask, answering OPTIONS with JSON as DRF does, instead of an empty HTML answer."""
+
+    def make_default_options_response(self):
+        """Describe the path: its name, what it does, and the media types it speaks."""
+        allowed = super().make_default_options_response().allow
+        view = self.view_functions[request.url_rule.endpoint]
+        response = jsonify(
+            {
+                "name": view.__name__.replace("_", " ").title(),
+                "description": (view.__doc__ or "").strip(),
+                "renders": [JSON_TYPE],
+                "parses": [JSON_TYPE, *FORM_TYPES],
+            }
+        )
+        response.headers["Allow"] = allow_header(allowed)
+        return response
+
+
 def create_app(config=None):
     """Build the application: defaults, then ``HUB_*`` environment variables, then ``config``."""
-    app = Flask(__name__)
+    app = HubFlask(__name__)
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("HUB")
     if config:
@@ -85,7 +105,7 @@ def error_response(error):
     elif isinstance(error, HTTPException):
         status, body = error.code, {"detail": _http_detail(error)}
         if isinstance(error, MethodNotAllowed):
-            headers["Allow"] = ", ".join(sorted(error.valid_methods))
+            headers["Allow"] = allow_header(error.valid_methods)
     else:
         log.exception("unexpected error on %s %s", request.method, request.path)
         status, body = 500, {"detail": HTTP_DETAILS[500]}
@@ -93,6 +113,11 @@ def error_response(error):
     response.status_code = status
     response.headers.update(headers)
     return response
+
+
+def allow_header(methods):
+    """Return the value of an ``Allow`` header: the methods, sorted."""
+    return ", ".join(sorted(methods))
 
 
 def _http_detail(error):

@@ -344,3 +344,19 @@ def test_a_wrong_method_is_405_with_allow(client, method, path, allowed):
 
 def test_an_unknown_path_is_a_json_404(client):
     assert_error(client.get("/v2/nothing/here"), 404, NOT_FOUND)
+
+
+def test_options_answers_json_with_allow(client):
+    response = client.options("/v1/repositories/madams/repo/tags/latest")
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    assert response.headers["Allow"] == "DELETE, GET, HEAD, OPTIONS, PUT"
+    body = response.get_json()
+    assert list(body) == ["name", "description", "renders", "parses"]
+    assert body["parses"] == ["application/json", "application/x-www-form-urlencoded", "multipart/form-data"]
+
+
+def test_head_answers_like_get_without_a_body(client, make_repository):
+    make_repository()
+    response = client.head("/v1/repositories/madams/repo")
+    assert (response.status_code, response.data, response.mimetype) == (200, b"", "application/json")

@@ -1,0 +1,54 @@
+"""The reference cannot drift: every route, option and setting appears in docs/api.md."""
+
+import re
+import tempfile
+
+import pytest
+
+import hubserver
+from helpers import PROJECT
+
+REFERENCE = (PROJECT / "docs" / "api.md").read_text("utf-8")
+
+
+def documented_form(rule):
+    """Return a rule as the reference writes it: with its trailing slash."""
+    return rule.rstrip("/") + "/"
+
+
+def routes(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint != "static":
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                yield method, documented_form(rule.rule)
+
+
+with tempfile.TemporaryDirectory() as folder:
+    ROUTES = sorted(set(routes(hubserver.create_app({"DATA_DIR": folder}))))
+
+
+@pytest.mark.parametrize("method, path", ROUTES)
+def test_every_route_is_in_the_endpoint_table(method, path):
+    rows = [line for line in REFERENCE.splitlines() if "`%s`" % path in line and line.startswith("|")]
+    assert any(re.search(r"\b%s\b" % method, row) for row in rows), "%s %s is not documented" % (method, path)
+
+
+@pytest.mark.parametrize("action", hubserver.build_parser()._actions, ids=lambda action: action.dest)
+def test_every_option_is_documented(action):
+    for flag in action.option_strings:
+        assert "`%s`" % flag in REFERENCE, flag
+
+
+@pytest.mark.parametrize("key", hubserver.DEFAULTS)
+def test_every_setting_is_documented(key):
+    assert "`%s`" % key in REFERENCE
+    assert "`HUB_%s`" % key in REFERENCE or key == "LOCK_TIMEOUT"
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (PROJECT / "README.md").read_text("utf-8")
+    commands = [line.strip() for line in readme.splitlines() if line.startswith("    python3 -m venv")]
+    assert len(commands) == 2, "the README's first screen shows the run and test commands"
+    run_command, test_command = commands
+    assert run_command.endswith("hubserver.py")
+    assert test_command in (PROJECT / ".ci" / "run").read_text("utf-8").splitlines()
