@@ -75,8 +75,43 @@ def new_repository(repo_name, created, description="", full_description="", is_p
 
 def encode(namespace, repositories):
     """Return the bytes of the namespace file holding ``repositories`` (in order)."""
-    document = {"format": FORMAT, "namespace": namespace, "repositories": list(repositories)}
-    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    return Encoder().encode(namespace, repositories)
+
+
+def _repository_text(repository):
+    # A repository as json.dumps(indent=2) writes it two levels down in the document.
+    text = json.dumps(repository, indent=2, ensure_ascii=False)
+    return "\n".join("    " + line for line in text.split("\n"))
+
+
+class Encoder:
+    """Writes namespace files, re-encoding only the repositories that changed.
+
+    Encoding a repository with indentation is the costly part of a write, and a
+    write changes one repository: the text of every other one is reused. The
+    result is byte for byte what ``json.dumps(document, indent=2)`` gives.
+    Not thread-safe for one namespace: call it under that namespace's lock.
+    """
+
+    def __init__(self):
+        self._texts = {}  # namespace -> {repo_name: (repository, text)}
+
+    def encode(self, namespace, repositories):
+        """Return the bytes of the namespace file holding ``repositories`` (in order)."""
+        previous = self._texts.get(namespace, {})
+        current = {}
+        for repository in repositories:
+            entry = previous.get(repository["repo_name"])
+            if entry is None or (entry[0] is not repository and entry[0] != repository):
+                entry = (repository, _repository_text(repository))
+            current[repository["repo_name"]] = entry
+        self._texts[namespace] = current
+        listed = "[\n%s\n  ]" % ",\n".join(text for _, text in current.values()) if current else "[]"
+        head = '{\n  "format": %d,\n  "namespace": %s,\n  "repositories": ' % (
+            FORMAT,
+            json.dumps(namespace),
+        )
+        return (head + listed + "\n}\n").encode("utf-8")
 
 
 class _Broken(Exception):

@@ -71,6 +71,8 @@ class ParsedFileCache:
 
     def __init__(self):
         self._entries = {}
+        self._parsing = {}  # path -> lock, so that concurrent misses parse once
+        self._guard = threading.Lock()
 
     def read(self, path, parse, missing):
         """Return ``parse(contents of path)``, or ``missing`` if there is no file."""
@@ -81,7 +83,12 @@ class ParsedFileCache:
         entry = self._entries.get(path)
         if entry is not None and entry[0] == identity:
             return entry[1]
-        return self._read_version(path, parse, missing)
+        with self._parse_lock(path):
+            return self._read_version(path, parse, missing)
+
+    def _parse_lock(self, path):
+        with self._guard:
+            return self._parsing.setdefault(path, threading.Lock())
 
     def _read_version(self, path, parse, missing):
         try:
@@ -92,6 +99,9 @@ class ParsedFileCache:
             # The identity of the open file, not of the path, so that a
             # replace between stat and open cannot pair a key with other bytes.
             identity = stat_identity(os.fstat(stream.fileno()))
+            entry = self._entries.get(path)
+            if entry is not None and entry[0] == identity:
+                return entry[1]  # parsed by the thread this one waited for
             value = parse(stream.read())
         self._entries[path] = (identity, value)
         return value

@@ -15,8 +15,20 @@ from storage import document
 from storage.errors import NamespaceBusy, RepositoryExists, RepositoryNotFound, TagNotFound
 from storage.files import FileLocks, LockTimeout, ParsedFileCache, atomic_write
 
-_NO_REPOSITORIES = MappingProxyType({})
 UPDATABLE_FIELDS = ("description", "full_description", "is_public", "logo")
+
+
+class Repositories:
+    """One version of a namespace's repositories: by name, and in creation order."""
+
+    __slots__ = ("by_name", "in_order")
+
+    def __init__(self, by_name):
+        self.by_name = by_name
+        self.in_order = tuple(by_name.values())
+
+
+_NO_REPOSITORIES = Repositories(MappingProxyType({}))
 
 
 class NamespaceStore:
@@ -28,6 +40,7 @@ class NamespaceStore:
         self._clock = clock
         self._locks = FileLocks(lock_timeout)
         self._files = ParsedFileCache()
+        self._encoder = document.Encoder()
 
     def namespace_path(self, namespace):
         """Return the file of ``namespace``; ValueError for a name that cannot be one."""
@@ -36,24 +49,24 @@ class NamespaceStore:
         return os.path.join(self.data_dir, namespace + ".json")
 
     def _repositories(self, namespace):
-        """Return the repositories of ``namespace`` by name, oldest first."""
+        """Return the current Repositories of ``namespace``."""
         if not is_namespace(namespace):
             return _NO_REPOSITORIES  # nothing can exist under a name that is no file
         return self._files.read(
             self.namespace_path(namespace),
-            lambda data: document.decode(namespace, data),
+            lambda data: Repositories(document.decode(namespace, data)),
             _NO_REPOSITORIES,
         )
 
     # Reads
 
     def list_repositories(self, namespace):
-        """Return the repositories of ``namespace``, oldest first."""
-        return list(self._repositories(namespace).values())
+        """Return the repositories of ``namespace``, oldest first, as a sequence."""
+        return self._repositories(namespace).in_order
 
     def get_repository(self, namespace, repo_name):
         """Return one repository; RepositoryNotFound if there is none."""
-        repository = self._repositories(namespace).get(repo_name)
+        repository = self._repositories(namespace).by_name.get(repo_name)
         if repository is None:
             raise RepositoryNotFound(namespace, repo_name)
         return repository
@@ -156,10 +169,10 @@ class NamespaceStore:
             self.get_repository(namespace, existing)
         path = self.namespace_path(namespace)
         with self._locked(namespace, path):
-            repositories = dict(self._repositories(namespace))
+            repositories = dict(self._repositories(namespace).by_name)
             result = edit(repositories)
-            identity = atomic_write(path, document.encode(namespace, repositories.values()))
-            self._files.remember(path, identity, repositories)
+            identity = atomic_write(path, self._encoder.encode(namespace, repositories.values()))
+            self._files.remember(path, identity, Repositories(repositories))
             return result
 
     @contextmanager

@@ -55,7 +55,7 @@ def test_list_keeps_creation_order(store, reader):
     for name in ["bb", "aa", "cc"]:
         store.create_repository("madams", name)
     assert [repo["repo_name"] for repo in reader.list_repositories("madams")] == ["bb", "aa", "cc"]
-    assert reader.list_repositories("nobody") == []
+    assert list(reader.list_repositories("nobody")) == []
 
 
 def test_create_twice_raises(store):
@@ -274,7 +274,7 @@ def test_a_write_by_another_store_is_seen_by_this_one(store, tmp_path):
     store.update_repository("madams", "repo", description="seen")
     assert other.get_repository("madams", "repo")["description"] == "seen"
     other.delete_repository("madams", "repo")
-    assert store.list_repositories("madams") == []
+    assert list(store.list_repositories("madams")) == []
 
 
 def test_a_lock_not_obtained_in_time_raises_busy(tmp_path):
