@@ -7,7 +7,7 @@ first page carries no ``page`` at all.
 """
 
 import math
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
@@ -42,27 +42,24 @@ def page_number(args, page_count):
     return number
 
 
-def paginate(items, args, base_url, query_string):
+def paginate(items, args, base_url):
     """Return (count, next link, previous link, the page's items).
 
-    ``base_url`` is the absolute URL of the request without its query;
-    ``query_string`` the raw query, whose other parameters the links keep.
+    ``args`` is the request's query as a werkzeug MultiDict, whose other
+    parameters the links keep; ``base_url`` the absolute URL without a query.
     """
     size = page_size(args)
     count = len(items)
     page_count = max(1, math.ceil(count / size))
     number = page_number(args, page_count)
-    query = parse_qs(query_string, keep_blank_values=True)
-    next_link = _link(base_url, query, number + 1) if number < page_count else None
-    previous_link = _link(base_url, query, number - 1) if number > 1 else None
+    next_link = _link(base_url, args, number + 1) if number < page_count else None
+    previous_link = _link(base_url, args, number - 1) if number > 1 else None
     return count, next_link, previous_link, items[(number - 1) * size : number * size]
 
 
-def _link(base_url, query, number):
-    query = dict(query)
-    if number == 1:
-        query.pop("page", None)
-    else:
+def _link(base_url, args, number):
+    query = {key: values for key, values in args.lists() if key != "page"}
+    if number > 1:
         query["page"] = [str(number)]
     encoded = urlencode(sorted(query.items()), doseq=True)
     return base_url + "?" + encoded if encoded else base_url

@@ -5,6 +5,7 @@ DRF service): the same coercions and the same error messages. Outgoing schemas
 list exactly the keys, in exactly the order, that each seed endpoint answers.
 """
 
+import operator
 from types import MappingProxyType
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -201,13 +202,49 @@ class RepositoryPageSchema(Schema):
     results = fields.List(fields.Nested(RepositoryListItemSchema))
 
 
-# Schema instances are built once and reused by every request.
+class Answer:
+    """An answer schema, with a dump compiled from its fields.
+
+    marshmallow's own dump is general, and costs tens of microseconds an object
+    on the hottest paths. Stored values already have the declared types, so an
+    answer needs only each declared key, in order, taken from where the schema
+    says. The schema stays the one declaration of the answer.
+    """
+
+    def __init__(self, schema):
+        self.schema = schema
+        self._getters = tuple(
+            (field.data_key or name, _getter(name, field)) for name, field in schema.dump_fields.items()
+        )
+
+    def dump(self, obj):
+        """Return the answer for ``obj``: exactly the schema's keys, in its order."""
+        return {key: get(obj) for key, get in self._getters}
+
+    def dump_many(self, objs):
+        """Return the answers for ``objs``, as a list."""
+        return [self.dump(obj) for obj in objs]
+
+
+def _getter(name, field):
+    if isinstance(field, fields.Function):
+        return field.serialize_func
+    if isinstance(field, fields.Constant):
+        return lambda obj, value=field.constant: value
+    if isinstance(field, fields.List) and isinstance(field.inner, fields.Nested):
+        items = Answer(field.inner.schema)
+        return lambda obj, key=field.attribute or name: items.dump_many(obj[key])
+    if type(field) in (fields.String, fields.Integer, fields.Boolean):
+        return operator.itemgetter(field.attribute or name)
+    raise TypeError("no compiled dump for %s field %r" % (type(field).__name__, name))
+
+
+# Built once and reused by every request.
 REPOSITORY_CREATE = RepositoryCreateSchema()
 REPOSITORY_UPDATE = RepositoryUpdateSchema()
 TAG_WRITE = TagWriteSchema()
-REPOSITORY_CREATED = RepositoryCreatedSchema()
-REPOSITORY_PAGE = RepositoryPageSchema()
-REPOSITORY_UPDATED = RepositoryUpdatedSchema()
-REPOSITORY_DETAIL = RepositoryDetailSchema()
-TAGS = TagSchema(many=True)
-TAG = TagSchema()
+REPOSITORY_CREATED = Answer(RepositoryCreatedSchema())
+REPOSITORY_PAGE = Answer(RepositoryPageSchema())
+REPOSITORY_UPDATED = Answer(RepositoryUpdatedSchema())
+REPOSITORY_DETAIL = Answer(RepositoryDetailSchema())
+TAG = Answer(TagSchema())

@@ -79,9 +79,16 @@ def encode(namespace, repositories):
 
 
 def _repository_text(repository):
-    # A repository as json.dumps(indent=2) writes it two levels down in the document.
+    # A repository as json.dumps(indent=2) writes it two levels down in the document, in UTF-8.
     text = json.dumps(repository, indent=2, ensure_ascii=False)
-    return "\n".join("    " + line for line in text.split("\n"))
+    return "\n".join("    " + line for line in text.split("\n")).encode("utf-8")
+
+
+def _reuse(entry, repository):
+    """Return ``entry`` (repository, text) if it still describes ``repository``, else a new one."""
+    if entry is not None and (entry[0] is repository or entry[0] == repository):
+        return entry
+    return (repository, _repository_text(repository))
 
 
 class Encoder:
@@ -98,20 +105,20 @@ class Encoder:
 
     def encode(self, namespace, repositories):
         """Return the bytes of the namespace file holding ``repositories`` (in order)."""
-        previous = self._texts.get(namespace, {})
-        current = {}
-        for repository in repositories:
-            entry = previous.get(repository["repo_name"])
-            if entry is None or (entry[0] is not repository and entry[0] != repository):
-                entry = (repository, _repository_text(repository))
-            current[repository["repo_name"]] = entry
+        earlier = self._texts.get(namespace, {})
+        current = {
+            repository["repo_name"]: _reuse(earlier.get(repository["repo_name"]), repository)
+            for repository in repositories
+        }
         self._texts[namespace] = current
-        listed = "[\n%s\n  ]" % ",\n".join(text for _, text in current.values()) if current else "[]"
-        head = '{\n  "format": %d,\n  "namespace": %s,\n  "repositories": ' % (
-            FORMAT,
-            json.dumps(namespace),
-        )
-        return (head + listed + "\n}\n").encode("utf-8")
+        head = '{\n  "format": %d,\n  "namespace": %s,\n  "repositories": ' % (FORMAT, json.dumps(namespace))
+        if not current:
+            return (head + "[]\n}\n").encode("utf-8")
+        pieces = [(head + "[\n").encode("utf-8")]
+        for _, text in current.values():
+            pieces += (text, b",\n")
+        pieces[-1] = b"\n  ]\n}\n"
+        return b"".join(pieces)  # one copy of the whole file, however large
 
 
 class _Broken(Exception):

@@ -5,7 +5,6 @@ either the old file or the new one, never half of either.
 """
 
 import os
-import tempfile
 import threading
 import time
 from contextlib import suppress
@@ -15,14 +14,10 @@ import filelock
 FILE_MODE = 0o644
 
 
-def _read_umask():
-    # os.umask can only be read by setting it; done once, at import, before threads.
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+# fdatasync skips metadata that reading the data back does not need (times);
+# where it does not exist (macOS, Windows), fsync does the job.
+_sync_data = getattr(os, "fdatasync", os.fsync)
 
 
 def stat_identity(status):
@@ -44,25 +39,28 @@ def fsync_folder(folder):
 def atomic_write(path, data):
     """Replace ``path`` with ``data`` durably; return the new file's stat identity.
 
-    The bytes go to a temporary file in the same folder, which is flushed,
-    fsynced and renamed over ``path``; then the folder is fsynced. On any
+    The bytes go to ``<path>.tmp`` in the same folder, which is flushed,
+    synced and renamed over ``path``; then the folder is synced. On any
     failure the temporary file is removed and ``path`` is untouched.
+    The caller holds the lock of ``path``: the temporary name is fixed, so
+    one writer at a time, and a crash leaves at most one stale temporary file,
+    which the next write simply overwrites.
     """
-    folder = os.path.dirname(path)
-    fd, temporary = tempfile.mkstemp(dir=folder, prefix=os.path.basename(path) + ".", suffix=".tmp")
+    temporary = path + ".tmp"
+    # Created with 0644 and the umask applied by the system, like any file the user writes.
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _O_CLOEXEC, FILE_MODE)
     try:
         with os.fdopen(fd, "wb") as stream:
             stream.write(data)
             stream.flush()
-            os.chmod(temporary, FILE_MODE & ~_UMASK)
-            os.fsync(stream.fileno())
+            _sync_data(stream.fileno())
             identity = stat_identity(os.fstat(stream.fileno()))
         os.replace(temporary, path)
     except BaseException:
         with suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
-    fsync_folder(folder)
+    fsync_folder(os.path.dirname(path))
     return identity
 
 

@@ -172,6 +172,15 @@ def test_no_temporary_files_are_left_behind(store, tmp_path):
     assert sorted(path.name for path in tmp_path.iterdir()) == ["madams.json", "madams.json.lock"]
 
 
+def test_a_stale_temporary_file_from_a_crash_is_replaced_by_the_next_write(store, reader, tmp_path):
+    store.create_repository("madams", "repo")
+    (tmp_path / "madams.json.tmp").write_bytes(b"half a file")
+    assert reader.get_repository("madams", "repo")["repo_name"] == "repo"  # never read
+    store.create_repository("madams", "next")
+    assert not (tmp_path / "madams.json.tmp").exists()
+    assert [repo["repo_name"] for repo in reader.list_repositories("madams")] == ["repo", "next"]
+
+
 def hand_written(namespace="madams", **changes):
     """Return a valid hand-written namespace document, keys in an unusual order."""
     repository = {

@@ -1,0 +1,504 @@
+"""Measure hubserver against the Flask floor and its peers, and print one table.
+
+    python bench/run.py [--seconds 2] [--skip-peers]
+
+Everything runs on 127.0.0.1 and stops by itself: every loop is bounded in
+time and in count, and every process started here is stopped by its PID.
+
+- floor: a bare Flask endpoint answering a repository-sized JSON object, under
+  waitress with hubserver's settings (bench/floor.py);
+- hubserver: detail, list page, create and tag PUT, in namespaces of 10, 1,000
+  and 10,000 repositories, seeded as namespace files before each scenario;
+- peers, when installed: moto's server (ECR DescribeRepositories and
+  CreateRepository; `pip install -r bench/requirements.txt`) and json-server
+  (GET and POST of a record; needs Node.js and npm, installed on first use
+  into bench/.peers).
+
+Each scenario is measured with a sequential keep-alive client (Python's
+http.client; the best of three short runs) and, when wrk is installed, with 16
+concurrent connections. Every figure is also shown as a ratio to the floor
+measured in the same run. Before each measurement the namespace file is put
+back to its seed and read once, untimed: what is measured is the steady state.
+A sequential write run stops after 150 requests, so that N stays about N.
+"""
+
+import argparse
+import http.client
+import importlib.util
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+
+from storage import document  # noqa: E402  (the project's own file format, for seeding)
+
+SIZES = (10, 1_000, 10_000)
+IMAGE_ID = "a4002247cb22e78c8d9ffeccdf7ea23d7763f53493d4d763cb4dbe58bf3566b5"
+SEED_STAMP = "2015-05-13T01:04:48.246Z"
+SEQUENTIAL_LIMIT = 20_000
+WRITE_LIMIT = 150
+JSON_SERVER_VERSION = "0.17.4"
+ECR_TARGET = "AmazonEC2ContainerRegistry_V20150921."
+FAKE_SIGNATURE = (
+    "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ecr/aws4_request, "
+    "SignedHeaders=host;x-amz-target, Signature=0"
+)
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+class Scenario:
+    """One request shape; ``UNIQUE`` in path or body becomes a fresh value, ``CYCLE`` one of 100."""
+
+    def __init__(self, server, name, size, method, path, body=None, headers=None, expect=(200,), before=None):
+        self.server = server
+        # A write grows the namespace it measures: so few that N stays about N.
+        self.limit = SEQUENTIAL_LIMIT if method == "GET" else WRITE_LIMIT
+        self.name = name
+        self.size = size
+        self.method = method
+        self.path = path
+        self.body = body
+        self.headers = dict(headers or {})
+        self.expect = expect
+        self.before = before
+
+    def request(self, prefix, number):
+        """Return (path, body) of request ``number``."""
+
+        def fill(text):
+            return text.replace("UNIQUE", "%s-%d" % (prefix, number)).replace("CYCLE", str(number % 100))
+
+        return fill(self.path), None if self.body is None else fill(self.body).encode()
+
+
+class Figures:
+    """Requests per second and latency percentiles, in milliseconds."""
+
+    def __init__(self, rps, p50, p99):
+        self.rps, self.p50, self.p99 = rps, p50, p99
+
+
+def percentile(sorted_values, fraction):
+    return sorted_values[min(len(sorted_values) - 1, int(fraction * len(sorted_values)))]
+
+
+def send_once(url, scenario, prefix="once"):
+    """Send one request of the scenario on a new connection; return its seconds."""
+    host, port = url.split("//")[1].split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    path, body = scenario.request(prefix, 0)
+    sent = time.perf_counter()
+    connection.request(scenario.method, path, body=body, headers=scenario.headers)
+    response = connection.getresponse()
+    response.read()
+    elapsed = time.perf_counter() - sent
+    connection.close()
+    if response.status not in scenario.expect:
+        raise RuntimeError("%s %s answered %d" % (scenario.method, path, response.status))
+    return elapsed
+
+
+def prepare(url, scenario, prefix):
+    """Bring the server to the scenario's steady state before a measurement.
+
+    One request waits behind whatever the last measurement left queued; then
+    the seed is put back, and the one parse of the changed file happens in an
+    untimed request.
+    """
+    send_once(url, scenario, prefix + "-drain")
+    if scenario.before:
+        scenario.before()
+        send_once(url, scenario, prefix + "-warm")
+
+
+def measure_sequential(url, scenario, seconds, rounds=3):
+    """Measure ``rounds`` short runs of the sequential client; return the fastest.
+
+    The best of several short runs is the figure least disturbed by whatever
+    else the machine (two cores, client and server on them) was doing.
+    """
+    best = None
+    for number in range(rounds):
+        prepare(url, scenario, "r%d" % number)
+        figures = _sequential_run(url, scenario, seconds / rounds, "s%d" % number)
+        if best is None or figures.rps > best.rps:
+            best = figures
+    return best
+
+
+def _sequential_run(url, scenario, seconds, prefix):
+    host, port = url.split("//")[1].split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    latencies = []
+    started = time.perf_counter()
+    deadline = started + seconds
+    while len(latencies) < scenario.limit and time.perf_counter() < deadline:
+        path, body = scenario.request(prefix, len(latencies))
+        sent = time.perf_counter()
+        connection.request(scenario.method, path, body=body, headers=scenario.headers)
+        response = connection.getresponse()
+        response.read()
+        latencies.append(time.perf_counter() - sent)
+        if response.status not in scenario.expect:
+            raise RuntimeError("%s %s answered %d" % (scenario.method, path, response.status))
+    elapsed = time.perf_counter() - started
+    connection.close()
+    latencies.sort()
+    return Figures(len(latencies) / elapsed, percentile(latencies, 0.50) * 1000, percentile(latencies, 0.99) * 1000)
+
+
+WRK_SCRIPT = """
+local counter = 0
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
+function fill(text)
+  return (string.gsub((string.gsub(text, "UNIQUE", "w" .. id .. "-" .. counter)), "CYCLE", tostring(counter %% 100)))
+end
+request = function()
+  counter = counter + 1
+  local body = %(body)s
+  if body then body = fill(body) end
+  return wrk.format(%(method)s, fill(%(path)s), %(headers)s, body)
+end
+"""
+
+
+def lua_string(text):
+    return json.dumps(text)  # a JSON string literal is a valid Lua string literal for this text
+
+
+def measure_wrk(url, scenario, seconds, folder):
+    """Drive the scenario with wrk: 2 threads, 16 connections."""
+    headers = "{%s}" % ", ".join("[%s] = %s" % (lua_string(k), lua_string(v)) for k, v in scenario.headers.items())
+    script = Path(folder) / "scenario.lua"
+    script.write_text(
+        WRK_SCRIPT
+        % {
+            "body": "nil" if scenario.body is None else lua_string(scenario.body),
+            "method": lua_string(scenario.method),
+            "path": lua_string(scenario.path),
+            "headers": headers,
+        }
+    )
+    result = subprocess.run(
+        ["wrk", "-t2", "-c16", "-d%ds" % max(1, round(seconds)), "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+    )
+    output = result.stdout
+    if "Non-2xx" in output or "Socket errors" in output:
+        raise RuntimeError("wrk saw errors for %s:\n%s" % (scenario.name, output))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    return Figures(rps, _wrk_latency(output, "50"), _wrk_latency(output, "99"))
+
+
+def _wrk_latency(output, percent):
+    value, unit = re.search(r"^\s+%s%%\s+([\d.]+)(us|ms|s)\s*$" % percent, output, re.M).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+# Processes
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_announced(command, env=None):
+    """Start a server that prints 'listening on http://...'; return (process, url)."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", process.stdout.readline())
+    if not match:
+        stop(process)
+        raise RuntimeError("%s did not start" % command[1])
+    return process, match.group(1)
+
+
+def start_on_port(command, port, probe_path, cwd=None, timeout=60):
+    """Start a server on ``port`` and wait until ``probe_path`` answers; return (process, url)."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
+    url = "http://127.0.0.1:%d" % port
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", probe_path)
+            connection.getresponse().read()
+            connection.close()
+            return process, url
+        except OSError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.1)
+    stop(process)
+    raise RuntimeError("%s did not start" % command[0])
+
+
+def stop(process):
+    """Stop a process started here, by its PID."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    if process.stdout:
+        process.stdout.close()
+
+
+def first_read_after_change(url, scenarios):
+    """Return the seconds of the first detail GET after the largest namespace file changed."""
+    detail = next(s for s in scenarios if s.name == "detail GET" and s.size == max(SIZES))
+    send_once(url, detail)  # waits for anything still queued
+    detail.before()
+    return send_once(url, detail)
+
+
+def cold_start(data_dir, runs=5):
+    """Return the median seconds from starting hubserver to its first answer."""
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        process, url = start_announced(
+            [sys.executable, str(PROJECT / "hubserver.py"), "--port", "0", "--data-dir", str(data_dir)]
+        )
+        host, port = url.split("//")[1].split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        connection.request("GET", "/v1/repositories/ns10/repo00005")
+        connection.getresponse().read()
+        timings.append(time.perf_counter() - started)
+        connection.close()
+        stop(process)
+    timings.sort()
+    return timings[len(timings) // 2]
+
+
+# Scenarios
+
+
+def seed_bytes(size):
+    repositories = [document.new_repository("repo%05d" % index, SEED_STAMP) for index in range(size)]
+    return document.encode("ns%d" % size, repositories)
+
+
+def hub_scenarios(data_dir):
+    scenarios = []
+    for size in SIZES:
+        namespace = "ns%d" % size
+        seed = seed_bytes(size)
+        path = data_dir / (namespace + ".json")
+
+        def reseed(path=path, seed=seed):
+            path.with_suffix(".seed").write_bytes(seed)
+            os.replace(path.with_suffix(".seed"), path)
+
+        reseed()
+        middle = "/v1/repositories/%s/repo%05d" % (namespace, size // 2)
+        scenarios += [
+            Scenario("hubserver", "detail GET", size, "GET", middle, before=reseed),
+            Scenario(
+                "hubserver", "list page", size, "GET",
+                "/v1/repositories/%s/?page=%d" % (namespace, size // 20 + 1), before=reseed,
+            ),
+            Scenario(
+                "hubserver", "create", size, "POST", "/v1/repositories/%s/" % namespace,
+                '{"repo_name": "new-UNIQUE"}', JSON_HEADERS, (201,), reseed,
+            ),
+            Scenario(
+                "hubserver", "tag PUT", size, "PUT", middle + "/tags/tCYCLE",
+                '{"image_id": "%s"}' % IMAGE_ID, JSON_HEADERS, (200, 201), reseed,
+            ),
+        ]
+    return scenarios
+
+
+def ecr_headers(action):
+    return {
+        "Content-Type": "application/x-amz-json-1.1",
+        "X-Amz-Target": ECR_TARGET + action,
+        "Authorization": FAKE_SIGNATURE,
+    }
+
+
+def moto_scenarios():
+    return [
+        Scenario(
+            "moto", "DescribeRepositories", 1, "POST", "/",
+            '{"repositoryNames": ["bench"]}', ecr_headers("DescribeRepositories"),
+        ),
+        Scenario("moto", "CreateRepository", None, "POST", "/", '{"repositoryName": "new-UNIQUE"}', ecr_headers("CreateRepository")),
+    ]
+
+
+def json_server_scenarios():
+    return [
+        Scenario("json-server", "GET record", 1, "GET", "/repositories/1"),
+        Scenario("json-server", "POST record", None, "POST", "/repositories", '{"repo_name": "new-UNIQUE"}', JSON_HEADERS, (201,)),
+    ]
+
+
+def json_server_command(folder):
+    """Return the json-server command, installing it into bench/.peers once; None without npm."""
+    peers = PROJECT / "bench" / ".peers"
+    cli = peers / "node_modules" / "json-server" / "lib" / "cli" / "bin.js"
+    if not cli.exists():
+        if not (shutil.which("node") and shutil.which("npm")):
+            return None
+        subprocess.run(
+            ["npm", "install", "--prefix", str(peers), "--no-audit", "--no-fund", "json-server@" + JSON_SERVER_VERSION],
+            check=True, capture_output=True, timeout=180,
+        )
+    database = Path(folder) / "db.json"
+    database.write_text(json.dumps({"repositories": [{"id": 1, **document.new_repository("bench", SEED_STAMP)}]}))
+    return ["node", str(cli), "--host", "127.0.0.1", "--quiet", str(database)]
+
+
+# The run
+
+
+def run_scenarios(url, scenarios, seconds, folder, results):
+    use_wrk = shutil.which("wrk") is not None
+    for scenario in scenarios:
+        sequential = measure_sequential(url, scenario, seconds)
+        if use_wrk:
+            prepare(url, scenario, "w")
+        concurrent = measure_wrk(url, scenario, seconds, folder) if use_wrk else None
+        results.append((scenario, sequential, concurrent))
+        print("  measured %s %s %s" % (scenario.server, scenario.name, scenario.size or ""), file=sys.stderr, flush=True)
+
+
+def with_server(start, scenarios, seconds, folder, results):
+    process, url = start()
+    try:
+        run_scenarios(url, scenarios, seconds, folder, results)
+    finally:
+        stop(process)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="Benchmark hubserver against the Flask floor and its peers.")
+    parser.add_argument("--seconds", type=float, default=2.0, help="length of each measurement (default 2)")
+    parser.add_argument("--threads", type=int, default=8, help="server threads, hubserver and floor alike (default 8)")
+    parser.add_argument("--skip-peers", action="store_true", help="measure only the floor and hubserver")
+    args = parser.parse_args(argv)
+    results = []
+    notes = []
+    with tempfile.TemporaryDirectory(prefix="hubserver-bench-") as folder:
+        data_dir = Path(folder) / "data"
+        data_dir.mkdir()
+        floor_scenario = Scenario("floor", "bare Flask GET", None, "GET", "/repository")
+        with_server(
+            lambda: start_announced([sys.executable, str(PROJECT / "bench" / "floor.py"), "--threads", str(args.threads)]),
+            [floor_scenario], args.seconds, folder, results,
+        )
+        scenarios = hub_scenarios(data_dir)
+        hub_command = [
+            sys.executable, str(PROJECT / "hubserver.py"), "--port", "0", "--data-dir", str(data_dir),
+            "--threads", str(args.threads),
+        ]
+        process, url = start_announced(hub_command)
+        try:
+            run_scenarios(url, scenarios, args.seconds, folder, results)
+            first_read = first_read_after_change(url, scenarios)
+        finally:
+            stop(process)
+        startup = cold_start(data_dir)
+        if not args.skip_peers:
+            if importlib.util.find_spec("moto") is not None:
+                port = free_port()
+                moto_command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+
+                def start_moto():
+                    process, url = start_on_port(moto_command, port, "/moto-api/")
+                    create = ecr_headers("CreateRepository")
+                    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                    connection.request("POST", "/", body=b'{"repositoryName": "bench"}', headers=create)
+                    connection.getresponse().read()
+                    return process, url
+
+                with_server(start_moto, moto_scenarios(), args.seconds, folder, results)
+            else:
+                notes.append("moto: not installed (pip install -r bench/requirements.txt)")
+            command = json_server_command(folder)
+            if command:
+                port = free_port()
+                with_server(
+                    lambda: start_on_port(command + ["--port", str(port)], port, "/repositories/1"),
+                    json_server_scenarios(), args.seconds, folder, results,
+                )
+            else:
+                notes.append("json-server: Node.js and npm not found")
+    print_table(results, startup, first_read, notes, args)
+    return 0
+
+
+def print_table(results, startup, first_read, notes, args):
+    floor_sequential, floor_concurrent = results[0][1], results[0][2]
+    print()
+    print("hubserver benchmark, %s, Python %s, %s, %d cores, %s s a measurement" % (
+        datetime.now(timezone.utc).strftime("%Y-%m-%d"), platform.python_version(), platform.machine(),
+        os.cpu_count(), args.seconds,
+    ))
+    print()
+    header = "| server | scenario | N | seq req/s | / floor | p50 ms | p99 ms | 16 conn req/s | / floor | p50 ms | p99 ms |"
+    print(header)
+    print("|" + "---|" * header.count(" | ") + "---|")
+    for scenario, sequential, concurrent in results:
+        cells = [scenario.server, scenario.name, "" if scenario.size is None else "{:,}".format(scenario.size)]
+        cells += _figure_cells(sequential, floor_sequential)
+        cells += _figure_cells(concurrent, floor_concurrent) if concurrent else ["(no wrk)", "", "", ""]
+        print("| " + " | ".join(cells) + " |")
+    print()
+    print("cold start, process start to first answer (median of 5): %.3f s" % startup)
+    print("first detail GET after a %s-repository file changed (one parse): %.0f ms" % (
+        "{:,}".format(max(SIZES)), first_read * 1000,
+    ))
+    for note in notes:
+        print("not measured: " + note)
+    print()
+    for line in target_lines(results, startup):
+        print(line)
+
+
+def _figure_cells(figures, floor):
+    return ["%.0f" % figures.rps, "%.2f" % (figures.rps / floor.rps), "%.2f" % figures.p50, "%.2f" % figures.p99]
+
+
+def target_lines(results, startup):
+    """Return the issue's targets, each with its measured value."""
+    by_key = {(scenario.name, scenario.size): sequential for scenario, sequential, _ in results if scenario.server == "hubserver"}
+    floor = results[0][1].rps
+    checks = [
+        ("detail N=10 / floor", by_key[("detail GET", 10)].rps / floor, 0.80),
+        ("detail N=10,000 / detail N=10", by_key[("detail GET", 10_000)].rps / by_key[("detail GET", 10)].rps, 0.90),
+        ("list page N=10,000 / floor", by_key[("list page", 10_000)].rps / floor, 0.60),
+        ("durable create N=1,000 / floor", by_key[("create", 1_000)].rps / floor, 0.20),
+    ]
+    lines = ["targets (sequential client):"]
+    for name, value, target in checks:
+        lines.append("  %-32s %.2f  (target >= %.2f: %s)" % (name, value, target, "met" if value >= target else "MISSED"))
+    lines.append("  %-32s %.3f s (target < 0.5 s: %s)" % ("cold start", startup, "met" if startup < 0.5 else "MISSED"))
+    return lines
+
+
+if __name__ == "__main__":
+    sys.exit(main())
