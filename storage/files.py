@@ -6,8 +6,7 @@ either the old file or the new one, never half of either.
 
 import os
 import threading
-import time
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 
 import filelock
 
@@ -114,11 +113,10 @@ class LockTimeout(Exception):
 
 
 class FileLocks:
-    """One lock per lock file, held by at most one thread and one process at a time.
+    """One file lock per lock file, for the one thread of this process that writes it.
 
-    Threads of this process queue on an in-process lock first, so they wait in
-    order instead of polling the file lock; only the thread at the head of the
-    queue contends with other processes.
+    The threads of this process take turns before they get here (see
+    storage.commits), so a lock file is contended only between processes.
     """
 
     def __init__(self, timeout):
@@ -126,30 +124,23 @@ class FileLocks:
         self._guard = threading.Lock()
         self._locks = {}
 
-    def _pair(self, lock_path):
+    def _lock(self, lock_path):
         with self._guard:
-            pair = self._locks.get(lock_path)
-            if pair is None:
-                pair = (threading.Lock(), filelock.FileLock(lock_path, mode=FILE_MODE, thread_local=False))
-                self._locks[lock_path] = pair
-            return pair
+            lock = self._locks.get(lock_path)
+            if lock is None:
+                lock = filelock.FileLock(lock_path, mode=FILE_MODE, thread_local=False)
+                self._locks[lock_path] = lock
+            return lock
 
-    def acquire(self, lock_path):
-        """Take the lock at ``lock_path``; return a callable that releases it."""
-        thread_lock, file_lock = self._pair(lock_path)
-        deadline = time.monotonic() + self.timeout
-        if not thread_lock.acquire(timeout=self.timeout):
-            raise LockTimeout(lock_path)
+    @contextmanager
+    def hold(self, lock_path):
+        """Hold the lock at ``lock_path``; LockTimeout if it is not obtained in time."""
+        lock = self._lock(lock_path)
         try:
-            file_lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
-        except BaseException as error:
-            thread_lock.release()
-            if isinstance(error, filelock.Timeout):
-                raise LockTimeout(lock_path) from None
-            raise
-
-        def release():
-            file_lock.release()
-            thread_lock.release()
-
-        return release
+            lock.acquire(timeout=self.timeout)
+        except filelock.Timeout:
+            raise LockTimeout(lock_path) from None
+        try:
+            yield
+        finally:
+            lock.release()

@@ -1,18 +1,20 @@
 """The store: repositories and their tags, one JSON file a namespace.
 
 Reads take no lock and are served from a cache of parsed files. Every change
-is a read-modify-write of one namespace file under that namespace's lock.
+is a read-modify-write of one namespace file under that namespace's lock;
+changes that arrive together are written together (storage.commits).
 Stored repositories are shared snapshots: a change builds new dicts and lists
 and never edits one that a reader may hold.
 """
 
 import os
-from contextlib import contextmanager
+import threading
 from types import MappingProxyType
 
 from names import is_namespace
 from storage import document
 from storage.errors import NamespaceBusy, RepositoryExists, RepositoryNotFound, TagNotFound
+from storage.commits import GroupCommit, WriterTimeout
 from storage.files import FileLocks, LockTimeout, ParsedFileCache, atomic_write
 
 UPDATABLE_FIELDS = ("description", "full_description", "is_public", "logo")
@@ -41,6 +43,8 @@ class NamespaceStore:
         self._locks = FileLocks(lock_timeout)
         self._files = ParsedFileCache()
         self._encoder = document.Encoder()
+        self._guard = threading.Lock()
+        self._commits = {}  # namespace -> GroupCommit
 
     def namespace_path(self, namespace):
         """Return the file of ``namespace``; ValueError for a name that cannot be one."""
@@ -66,10 +70,7 @@ class NamespaceStore:
 
     def get_repository(self, namespace, repo_name):
         """Return one repository; RepositoryNotFound if there is none."""
-        repository = self._repositories(namespace).by_name.get(repo_name)
-        if repository is None:
-            raise RepositoryNotFound(namespace, repo_name)
-        return repository
+        return self._existing(self._repositories(namespace).by_name, namespace, repo_name)
 
     def list_tags(self, namespace, repo_name):
         """Return the tags of a repository in the order they were first written."""
@@ -77,7 +78,11 @@ class NamespaceStore:
 
     def get_tag(self, namespace, repo_name, tag):
         """Return one tag; TagNotFound if the repository has no such tag."""
-        for entry in self.list_tags(namespace, repo_name):
+        return self._tag_of(self._repositories(namespace).by_name, namespace, repo_name, tag)
+
+    @classmethod
+    def _tag_of(cls, repositories, namespace, repo_name, tag):
+        for entry in cls._existing(repositories, namespace, repo_name)["tags"]:
             if entry["tag"] == tag:
                 return entry
         raise TagNotFound(namespace, repo_name, tag)
@@ -115,8 +120,8 @@ class NamespaceStore:
         """Delete a repository and its tags."""
 
         def delete(repositories):
-            if repositories.pop(repo_name, None) is None:
-                raise RepositoryNotFound(namespace, repo_name)
+            self._existing(repositories, namespace, repo_name)
+            del repositories[repo_name]
 
         self._change(namespace, delete, existing=repo_name)
 
@@ -141,47 +146,58 @@ class NamespaceStore:
         """Delete one tag; TagNotFound if there is no such tag."""
 
         def delete(repositories):
+            self._tag_of(repositories, namespace, repo_name, tag)
             repository = self._edit(repositories, namespace, repo_name)
-            tags = [old for old in repository["tags"] if old["tag"] != tag]
-            if len(tags) == len(repository["tags"]):
-                raise TagNotFound(namespace, repo_name, tag)
-            repository["tags"] = tags
+            repository["tags"] = [old for old in repository["tags"] if old["tag"] != tag]
 
         self._change(namespace, delete, existing=repo_name)
 
+    # Every edit checks before it changes anything: in a group commit, an edit
+    # that raises must leave the batch's repositories as it found them.
+
+    @staticmethod
+    def _existing(repositories, namespace, repo_name):
+        repository = repositories.get(repo_name)
+        if repository is None:
+            raise RepositoryNotFound(namespace, repo_name)
+        return repository
+
     def _edit(self, repositories, namespace, repo_name):
         """Replace a repository in ``repositories`` by a copy stamped as updated; return it."""
-        if repo_name not in repositories:
-            raise RepositoryNotFound(namespace, repo_name)
-        repository = dict(repositories[repo_name])
+        repository = dict(self._existing(repositories, namespace, repo_name))
         repository["updated"] = self._clock.later_than(repository["updated"])
         repositories[repo_name] = repository
         return repository
 
     def _change(self, namespace, edit, existing=None):
-        """Apply ``edit`` to a copy of the namespace's repositories and store the result.
+        """Apply ``edit`` to the namespace's repositories and write them; return its result.
 
         With ``existing``, a repository that must exist, a missing one is reported
-        before any lock is taken, so a request for a name that cannot exist never
-        creates a file; it is checked again under the lock.
+        before anything is queued, so a request for a name that cannot exist never
+        creates a file; it is checked again when the edit is applied.
         """
         if existing is not None:
             self.get_repository(namespace, existing)
         path = self.namespace_path(namespace)
-        with self._locked(namespace, path):
-            repositories = dict(self._repositories(namespace).by_name)
-            result = edit(repositories)
-            identity = atomic_write(path, self._encoder.encode(namespace, repositories.values()))
-            self._files.remember(path, identity, Repositories(repositories))
-            return result
-
-    @contextmanager
-    def _locked(self, namespace, path):
         try:
-            release = self._locks.acquire(path + ".lock")
+            return self._group_commit(namespace).submit(
+                edit, lambda batch: self._commit(namespace, path, batch), self._locks.timeout
+            )
+        except WriterTimeout:
+            raise NamespaceBusy(namespace, self._locks.timeout) from None
+
+    def _group_commit(self, namespace):
+        with self._guard:
+            return self._commits.setdefault(namespace, GroupCommit())
+
+    def _commit(self, namespace, path, batch):
+        """Apply a batch of changes to the current file and write it once, under the file lock."""
+        try:
+            with self._locks.hold(path + ".lock"):
+                repositories = dict(self._repositories(namespace).by_name)
+                applied = [change.apply(repositories) for change in batch]
+                if any(applied):
+                    identity = atomic_write(path, self._encoder.encode(namespace, repositories.values()))
+                    self._files.remember(path, identity, Repositories(repositories))
         except LockTimeout:
             raise NamespaceBusy(namespace, self._locks.timeout) from None
-        try:
-            yield
-        finally:
-            release()

@@ -1,0 +1,103 @@
+"""Group commit: concurrent changes to one namespace share writes and keep their own outcomes."""
+
+import threading
+import time
+
+import pytest
+
+from clock import Clock
+from storage import NamespaceStore, RepositoryExists, namespaces
+from storage.commits import GroupCommit, WriterTimeout
+
+
+@pytest.fixture
+def slow_writes(monkeypatch):
+    """Make every file write take 50 ms, and count the writes."""
+    writes = []
+    real = namespaces.atomic_write
+
+    def slow(path, data):
+        writes.append(path)
+        time.sleep(0.05)
+        return real(path, data)
+
+    monkeypatch.setattr(namespaces, "atomic_write", slow)
+    return writes
+
+
+def run_threads(target, count):
+    outcomes = [None] * count
+
+    def run(index):
+        try:
+            outcomes[index] = target(index)
+        except Exception as error:
+            outcomes[index] = error
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_concurrent_creates_share_writes_and_all_land(tmp_path, slow_writes):
+    store = NamespaceStore(tmp_path, Clock())
+    outcomes = run_threads(lambda index: store.create_repository("madams", "repo%d" % index), 8)
+    assert [outcome["repo_name"] for outcome in outcomes] == ["repo%d" % index for index in range(8)]
+    assert len(slow_writes) < 8
+    fresh = NamespaceStore(tmp_path, Clock())
+    assert sorted(repo["repo_name"] for repo in fresh.list_repositories("madams")) == sorted(
+        "repo%d" % index for index in range(8)
+    )
+
+
+def test_a_failing_change_in_a_batch_fails_alone(tmp_path, slow_writes):
+    store = NamespaceStore(tmp_path, Clock())
+    store.create_repository("madams", "taken")
+    outcomes = run_threads(lambda index: store.create_repository("madams", "taken" if index % 2 else "new%d" % index), 6)
+    assert [type(outcome) for outcome in outcomes] == [dict, RepositoryExists] * 3
+    names = [repo["repo_name"] for repo in NamespaceStore(tmp_path, Clock()).list_repositories("madams")]
+    assert sorted(names) == ["new0", "new2", "new4", "taken"]
+
+
+def test_a_failed_write_fails_every_change_of_its_batch_and_stores_nothing(tmp_path, monkeypatch):
+    store = NamespaceStore(tmp_path, Clock())
+    store.create_repository("madams", "kept")
+    real = namespaces.atomic_write
+
+    def full_disk(path, data):
+        time.sleep(0.05)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(namespaces, "atomic_write", full_disk)
+    outcomes = run_threads(lambda index: store.create_repository("madams", "new%d" % index), 4)
+    assert all(isinstance(outcome, OSError) for outcome in outcomes)
+    assert [repo["repo_name"] for repo in store.list_repositories("madams")] == ["kept"]
+    monkeypatch.setattr(namespaces, "atomic_write", real)
+    store.create_repository("madams", "after")
+    assert [repo["repo_name"] for repo in NamespaceStore(tmp_path, Clock()).list_repositories("madams")] == ["kept", "after"]
+
+
+def test_a_change_not_taken_in_time_is_withdrawn_and_never_applied():
+    commit_started, release_commit = threading.Event(), threading.Event()
+    applied = []
+
+    def blocking_commit(batch):
+        commit_started.set()
+        release_commit.wait(5)
+        for change in batch:
+            change.apply(applied)
+
+    queue = GroupCommit()
+    first = threading.Thread(target=queue.submit, args=(lambda state: state.append("first"), blocking_commit, 5))
+    first.start()
+    commit_started.wait(5)
+    with pytest.raises(WriterTimeout):
+        queue.submit(lambda state: state.append("late"), blocking_commit, 0.1)
+    release_commit.set()
+    first.join()
+    assert applied == ["first"]
+    assert queue.submit(lambda state: state.append("next") or "ok", lambda batch: [c.apply(applied) for c in batch], 1) == "ok"
+    assert applied == ["first", "next"]
