@@ -15,9 +15,9 @@ time and in count, and every process started here is stopped by its PID.
   into bench/.peers).
 
 Each scenario is measured with a sequential keep-alive client (Python's
-http.client; the best of three short runs) and, when wrk is installed, with 16
-concurrent connections. Every figure is also shown as a ratio to the floor
-measured in the same run. Before each measurement the namespace file is put
+http.client), in five short rounds that alternate with rounds of the floor,
+and, when wrk is installed, with 16 concurrent connections. Every figure is
+also shown as a ratio to the floor measured in the same run. Before each measurement the namespace file is put
 back to its seed and read once, untimed: what is measured is the steady state.
 A sequential write run stops after 150 requests, so that N stays about N.
 """
@@ -32,6 +32,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -123,19 +124,19 @@ def prepare(url, scenario, prefix):
         send_once(url, scenario, prefix + "-warm")
 
 
-def measure_sequential(url, scenario, seconds, rounds=3):
-    """Measure ``rounds`` short runs of the sequential client; return the fastest.
+ROUNDS = 5
 
-    The best of several short runs is the figure least disturbed by whatever
-    else the machine (two cores, client and server on them) was doing.
-    """
-    best = None
-    for number in range(rounds):
+
+def sequential_rounds(url, scenario, seconds):
+    """Yield the figures of ROUNDS short runs of the sequential client, ``seconds`` in all."""
+    for number in range(ROUNDS):
         prepare(url, scenario, "r%d" % number)
-        figures = _sequential_run(url, scenario, seconds / rounds, "s%d" % number)
-        if best is None or figures.rps > best.rps:
-            best = figures
-    return best
+        yield _sequential_run(url, scenario, seconds / ROUNDS, "s%d" % number)
+
+
+def fastest(rounds):
+    """Return the fastest round: the one least disturbed by whatever else the machine did."""
+    return max(rounds, key=lambda figures: figures.rps)
 
 
 def _sequential_run(url, scenario, seconds, prefix):
@@ -376,21 +377,23 @@ def json_server_command(folder):
 
 
 class Row:
-    """One line of the table: a scenario's figures and the floor measured beside it."""
+    """One line of the table: a scenario's fastest figures, and its ratios to the floor."""
 
-    def __init__(self, scenario, sequential, concurrent, floor):
+    def __init__(self, scenario, sequential, concurrent, ratio, concurrent_ratio):
         self.scenario = scenario
         self.sequential = sequential
         self.concurrent = concurrent
-        self.floor = floor  # (sequential, concurrent) floor figures this row is compared with
+        self.ratio = ratio
+        self.concurrent_ratio = concurrent_ratio
 
 
 class Floor:
-    """The floor server, measured again beside every hubserver scenario.
+    """The floor server, measured again in rounds that alternate with hubserver's.
 
     Two cores carry both the client and the server, so a figure drifts from
-    one minute to the next; a ratio is taken against the floor measured just
-    before, not against one measured minutes earlier.
+    one second to the next. A hubserver ratio is the median of the ratios of
+    rounds run one right after the other, not a ratio to a floor measured
+    minutes earlier.
     """
 
     SCENARIO = Scenario("floor", "bare Flask GET", None, "GET", "/repository")
@@ -400,26 +403,36 @@ class Floor:
         self.concurrent = measure_wrk(url, self.SCENARIO, seconds, folder) if shutil.which("wrk") else None
         self.measured = []
 
-    def measure(self):
-        figures = measure_sequential(self.url, self.SCENARIO, self.seconds)
-        self.measured.append(figures)
-        return figures, self.concurrent
+    def rounds(self):
+        for figures in sequential_rounds(self.url, self.SCENARIO, self.seconds):
+            self.measured.append(figures)
+            yield figures
 
     def typical(self):
-        """Return the median of the floor's sequential figures, with its concurrent figure."""
-        ordered = sorted(self.measured, key=lambda figures: figures.rps)
-        return ordered[len(ordered) // 2], self.concurrent
+        """Return the median of all the floor's rounds."""
+        return sorted(self.measured, key=lambda figures: figures.rps)[len(self.measured) // 2]
+
+    def row(self):
+        typical = self.typical()
+        return Row(self.SCENARIO, typical, self.concurrent, 1.0, 1.0 if self.concurrent else None)
 
 
 def run_scenarios(url, scenarios, seconds, folder, floor, rows):
     use_wrk = shutil.which("wrk") is not None
     for scenario in scenarios:
-        beside = floor.measure() if scenario.server == "hubserver" else floor.typical()
-        sequential = measure_sequential(url, scenario, seconds)
+        if scenario.server == "hubserver":
+            pairs = list(zip(floor.rounds(), sequential_rounds(url, scenario, seconds)))
+            ratio = statistics.median(mine.rps / base.rps for base, mine in pairs)
+            sequential = fastest(mine for _, mine in pairs)
+        else:
+            sequential = fastest(sequential_rounds(url, scenario, seconds))
+            ratio = sequential.rps / floor.typical().rps
+        concurrent = concurrent_ratio = None
         if use_wrk:
             prepare(url, scenario, "w")
-        concurrent = measure_wrk(url, scenario, seconds, folder) if use_wrk else None
-        rows.append(Row(scenario, sequential, concurrent, beside))
+            concurrent = measure_wrk(url, scenario, seconds, folder)
+            concurrent_ratio = concurrent.rps / floor.concurrent.rps
+        rows.append(Row(scenario, sequential, concurrent, ratio, concurrent_ratio))
         print("  measured %s %s %s" % (scenario.server, scenario.name, scenario.size or ""), file=sys.stderr, flush=True)
 
 
@@ -498,15 +511,15 @@ def print_table(rows, floor, startup, first_read, notes, args):
     header = "| server | scenario | N | seq req/s | / floor | p50 ms | p99 ms | 16 conn req/s | / floor | p50 ms | p99 ms |"
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
-    typical = floor.typical()
-    for row in [Row(Floor.SCENARIO, typical[0], typical[1], typical)] + rows:
+    for row in [floor.row()] + rows:
         cells = [row.scenario.server, row.scenario.name, "" if row.scenario.size is None else "{:,}".format(row.scenario.size)]
-        cells += _figure_cells(row.sequential, row.floor[0])
-        cells += _figure_cells(row.concurrent, row.floor[1]) if row.concurrent else ["(no wrk)", "", "", ""]
+        cells += _figure_cells(row.sequential, row.ratio)
+        cells += _figure_cells(row.concurrent, row.concurrent_ratio) if row.concurrent else ["(no wrk)", "", "", ""]
         print("| " + " | ".join(cells) + " |")
     print()
-    print("the floor row is the median of %d measurements, one beside each hubserver scenario;" % len(floor.measured))
-    print("each hubserver ratio is to the floor measured just before it, each peer's to that median.")
+    print("req/s and latencies: the fastest of %d rounds. The floor row: the median of its %d rounds," % (ROUNDS, len(floor.measured)))
+    print("which alternate with hubserver's; a hubserver ratio is the median of the ratios of")
+    print("alternate rounds, a peer's the ratio to the floor's median. 16 conn: one wrk run each.")
     print("cold start, process start to first answer (median of 5): %.3f s" % startup)
     print("first detail GET after a %s-repository file changed (one parse): %.0f ms" % (
         "{:,}".format(max(SIZES)), first_read * 1000,
@@ -518,8 +531,8 @@ def print_table(rows, floor, startup, first_read, notes, args):
         print(line)
 
 
-def _figure_cells(figures, floor):
-    return ["%.0f" % figures.rps, "%.2f" % (figures.rps / floor.rps), "%.2f" % figures.p50, "%.2f" % figures.p99]
+def _figure_cells(figures, ratio):
+    return ["%.0f" % figures.rps, "%.2f" % ratio, "%.2f" % figures.p50, "%.2f" % figures.p99]
 
 
 def target_lines(rows, startup):
@@ -527,8 +540,7 @@ def target_lines(rows, startup):
     by_key = {(row.scenario.name, row.scenario.size): row for row in rows if row.scenario.server == "hubserver"}
 
     def to_floor(name, size):
-        row = by_key[(name, size)]
-        return row.sequential.rps / row.floor[0].rps
+        return by_key[(name, size)].ratio
 
     checks = [
         ("detail N=10 / floor", to_floor("detail GET", 10), 0.80),
