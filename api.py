@@ -6,11 +6,12 @@ Errors travel as exceptions to the application's one error handler.
 
 from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, current_app, request
 from werkzeug.exceptions import NotFound
 
 import pagination
 import schemas
+import web
 from bodies import parse_body
 from names import is_namespace
 
@@ -37,29 +38,7 @@ def base_url():
     return "%s://%s%s" % (request.scheme, request.host, quote(request.root_path + request.path))
 
 
-def no_content():
-    """Return a 204 answer: no body, and so no Content-Type."""
-    response = Response(status=204)
-    del response.headers["Content-Type"]
-    return response
-
-
-def route(rule, methods):
-    """Register a view on ``rule`` both with and without its trailing slash.
-
-    Two strict rules rather than one lenient one, so that a wrong method is a
-    405 on either form (werkzeug reports 405 only for exact matches).
-    """
-
-    def register(view):
-        for form in (rule.rstrip("/"), rule.rstrip("/") + "/"):
-            blueprint.add_url_rule(form, view_func=view, methods=methods, strict_slashes=True)
-        return view
-
-    return register
-
-
-@route("/<namespace>/", methods=["POST"])
+@web.route(blueprint, "/<namespace>/", methods=["POST"])
 def create_repository(namespace):
     """Create a repository; its namespace comes into being with it."""
     data = schemas.load(schemas.REPOSITORY_CREATE, parse_body(request), {"namespace": namespace})
@@ -68,7 +47,7 @@ def create_repository(namespace):
     return schemas.REPOSITORY_CREATED.dump(shown(namespace, repository)), 201
 
 
-@route("/<namespace>/", methods=["GET"])
+@web.route(blueprint, "/<namespace>/", methods=["GET"])
 def list_repositories(namespace):
     """List one page of a namespace's repositories, oldest first."""
     if not is_namespace(namespace):
@@ -88,14 +67,14 @@ def list_repositories(namespace):
     )
 
 
-@route("/<namespace>/<repo_name>/", methods=["GET"])
+@web.route(blueprint, "/<namespace>/<repo_name>/", methods=["GET"])
 def repository_detail(namespace, repo_name):
     """Show one repository."""
     repository = store().get_repository(namespace, repo_name)
     return schemas.REPOSITORY_DETAIL.dump(shown(namespace, repository))
 
 
-@route("/<namespace>/<repo_name>/", methods=["PUT", "PATCH"])
+@web.route(blueprint, "/<namespace>/<repo_name>/", methods=["PUT", "PATCH"])
 def update_repository(namespace, repo_name):
     """Change a repository's description, full description, visibility or logo."""
     store().get_repository(namespace, repo_name)  # an unknown repository is a 404 before a 400
@@ -109,26 +88,26 @@ def update_repository(namespace, repo_name):
     return schemas.REPOSITORY_UPDATED.dump(shown(namespace, repository))
 
 
-@route("/<namespace>/<repo_name>/", methods=["DELETE"])
+@web.route(blueprint, "/<namespace>/<repo_name>/", methods=["DELETE"])
 def delete_repository(namespace, repo_name):
     """Delete a repository and its tags."""
     store().delete_repository(namespace, repo_name)
-    return no_content()
+    return web.no_content()
 
 
-@route("/<namespace>/<repo_name>/tags/", methods=["GET"])
+@web.route(blueprint, "/<namespace>/<repo_name>/tags/", methods=["GET"])
 def list_tags(namespace, repo_name):
     """List a repository's tags in the order they were first written."""
     return schemas.TAG.dump_many(store().list_tags(namespace, repo_name))
 
 
-@route("/<namespace>/<repo_name>/tags/<tag>/", methods=["GET"])
+@web.route(blueprint, "/<namespace>/<repo_name>/tags/<tag>/", methods=["GET"])
 def tag_detail(namespace, repo_name, tag):
     """Show one tag."""
     return schemas.TAG.dump(store().get_tag(namespace, repo_name, tag))
 
 
-@route("/<namespace>/<repo_name>/tags/<tag>/", methods=["PUT"])
+@web.route(blueprint, "/<namespace>/<repo_name>/tags/<tag>/", methods=["PUT"])
 def put_tag(namespace, repo_name, tag):
     """Point a tag at an image: 201 for a new tag, 200 for a moved one; counts a push."""
     store().get_repository(namespace, repo_name)  # an unknown repository is a 404 before a 400
@@ -137,8 +116,8 @@ def put_tag(namespace, repo_name, tag):
     return schemas.TAG.dump(entry), 201 if created else 200
 
 
-@route("/<namespace>/<repo_name>/tags/<tag>/", methods=["DELETE"])
+@web.route(blueprint, "/<namespace>/<repo_name>/tags/<tag>/", methods=["DELETE"])
 def delete_tag(namespace, repo_name, tag):
     """Delete one tag."""
     store().delete_tag(namespace, repo_name, tag)
-    return no_content()
+    return web.no_content()

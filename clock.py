@@ -3,9 +3,13 @@
 Stamps are UTC, ISO 8601 with milliseconds and ``Z``: ``2014-11-19T05:54:22.741Z``.
 Because that form has a fixed width, comparing two stamps as strings compares
 the instants they name.
+
+The clock runs in real time, or stands frozen at a stamp (for tests that want
+the same answers and files on every run), moved only when told.
 """
 
 import re
+import threading
 from datetime import datetime, timedelta, timezone
 
 _STAMP_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z", re.ASCII)
@@ -35,15 +39,53 @@ def is_timestamp(value):
 
 
 class Clock:
-    """Real UTC time, as stamps."""
+    """Real UTC time as stamps, or a frozen stamp that moves only when told."""
+
+    def __init__(self, frozen_at=None):
+        """Start in real time, or frozen at the stamp ``frozen_at``."""
+        self._start = None if frozen_at is None else parse_timestamp(frozen_at)
+        self._frozen = self._start
+        self._lock = threading.Lock()
+
+    @property
+    def frozen(self):
+        """Tell whether the clock stands still."""
+        return self._frozen is not None
 
     def now(self):
         """Return the current time as a stamp."""
-        return format_timestamp(datetime.now(timezone.utc))
+        frozen = self._frozen
+        return format_timestamp(frozen if frozen is not None else datetime.now(timezone.utc))
 
     def later_than(self, previous):
-        """Return now, or one millisecond after ``previous`` if now is not later."""
+        """Return now; in real time, at least one millisecond after ``previous``.
+
+        A frozen clock gives exactly its own time: a test that freezes it wants
+        exactly that stamp.
+        """
         now = self.now()
-        if previous is None or now > previous:
+        if self.frozen or previous is None or now > previous:
             return now
         return format_timestamp(parse_timestamp(previous) + _ONE_MILLISECOND)
+
+    def freeze(self, stamp):
+        """Stop the clock at ``stamp``."""
+        with self._lock:
+            self._frozen = parse_timestamp(stamp)
+
+    def advance(self, milliseconds):
+        """Move a frozen clock forward; ValueError if it is running."""
+        with self._lock:
+            if self._frozen is None:
+                raise ValueError("The clock is not frozen.")
+            self._frozen += timedelta(milliseconds=milliseconds)
+
+    def unfreeze(self):
+        """Return to real time."""
+        with self._lock:
+            self._frozen = None
+
+    def reset(self):
+        """Go back to how the clock started: frozen where it started, or real time."""
+        with self._lock:
+            self._frozen = self._start

@@ -7,19 +7,26 @@ serves it with waitress. Run ``python hubserver.py --help``.
 import argparse
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 
 from flask import Flask, jsonify, request
 from marshmallow import ValidationError
+from waitress.channel import HTTPChannel
 from waitress.server import create_server
+from waitress.task import WSGITask
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+import admin
 import api
+from web import json_answer
 from bodies import FORM_TYPES, JSON_TYPE
-from clock import Clock
+from clock import Clock, parse_timestamp
 from storage import (
     CorruptNamespace,
+    state,
     NamespaceBusy,
     NamespaceStore,
     RepositoryExists,
@@ -34,6 +41,10 @@ DEFAULTS = {
     "DATA_DIR": "data",
     "MAX_BODY_SIZE": 1024 * 1024,
     "LOCK_TIMEOUT": 10.0,
+    "ADMIN": True,
+    "SEED": None,
+    "FROZEN_TIME": None,
+    "JOURNAL_SIZE": 1000,
 }
 
 # The answer to each domain error: its status, and the detail shown (None: the error's own message).
@@ -83,11 +94,16 @@ def create_app(config=None):
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     app.json.compact = True
-    app.extensions[api.STORE_KEY] = NamespaceStore(
-        str(app.config["DATA_DIR"]), Clock(), float(app.config["LOCK_TIMEOUT"])
-    )
+    clock = Clock(app.config["FROZEN_TIME"])
+    store = NamespaceStore(str(app.config["DATA_DIR"]), clock, float(app.config["LOCK_TIMEOUT"]))
+    seed = state.read_seed(app.config["SEED"]) if app.config["SEED"] else {}
+    for namespace, repositories in seed.items():  # the seed's namespaces replace theirs; others stay
+        store.replace_namespace(namespace, repositories)
+    app.extensions[api.STORE_KEY] = store
     app.url_map.merge_slashes = False  # "a//b" is a 404, never an HTML redirect
     app.register_blueprint(api.blueprint)
+    if app.config["ADMIN"]:
+        admin.install(app, store, clock, seed, int(app.config["JOURNAL_SIZE"]))
     app.register_error_handler(Exception, error_response)
     return app
 
@@ -109,8 +125,7 @@ def error_response(error):
     else:
         log.exception("unexpected error on %s %s", request.method, request.path)
         status, body = 500, {"detail": HTTP_DETAILS[500]}
-    response = jsonify(body)
-    response.status_code = status
+    response = json_answer(body, status)
     response.headers.update(headers)
     return response
 
@@ -145,8 +160,14 @@ def _positive_int(text):
     return value
 
 
+def _stamp(text):
+    parse_timestamp(text)
+    return text
+
+
 _port.__name__ = "port number (0 to 65535)"
 _positive_int.__name__ = "positive whole number"
+_stamp.__name__ = "time stamp like 2015-06-07T10:41:31.882Z"
 
 
 def build_parser():
@@ -186,6 +207,40 @@ def build_parser():
         default=env("HUB_THREADS", "8"),
         help="requests served at once (HUB_THREADS; default 8)",
     )
+    controls = parser.add_argument_group("test-double controls")
+    controls.add_argument(
+        "--seed",
+        metavar="PATH",
+        default=env("HUB_SEED"),
+        help="namespace file, folder of them, or /_hub/state export to start from and reset to;"
+        " only ever read (HUB_SEED)",
+    )
+    controls.add_argument(
+        "--ephemeral",
+        action="store_true",
+        default=env("HUB_EPHEMERAL", "") == "true",
+        help="use a fresh temporary data directory, removed at exit (HUB_EPHEMERAL=true)",
+    )
+    controls.add_argument(
+        "--frozen-time",
+        type=_stamp,
+        metavar="STAMP",
+        default=env("HUB_FROZEN_TIME"),
+        help="start the clock frozen at STAMP, e.g. 2015-06-07T10:41:31.882Z (HUB_FROZEN_TIME)",
+    )
+    controls.add_argument(
+        "--journal-size",
+        type=_positive_int,
+        metavar="N",
+        default=env("HUB_JOURNAL_SIZE", str(DEFAULTS["JOURNAL_SIZE"])),
+        help="requests kept in the journal (HUB_JOURNAL_SIZE; default 1000)",
+    )
+    controls.add_argument(
+        "--no-admin",
+        action="store_true",
+        default=env("HUB_ADMIN", "") == "false",
+        help="turn the /_hub/ controls off: every /_hub/ path is a 404 (HUB_ADMIN=false)",
+    )
     return parser
 
 
@@ -193,20 +248,53 @@ def _stop(signum, frame):
     raise KeyboardInterrupt  # waitress's loop ends cleanly on it
 
 
-def main(argv=None):
-    """Run the server until SIGINT or SIGTERM; return the exit status."""
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+class _SocketTask(WSGITask):
+    """A waitress task that lets the application reach the client's socket (to drop it)."""
+
+    def get_environment(self):
+        environ = super().get_environment()
+        environ[admin.SOCKET_KEY] = self.channel.socket
+        return environ
+
+
+class _SocketChannel(HTTPChannel):
+    task_class = _SocketTask
+
+
+def serve(args, data_dir):
+    """Build the app on ``data_dir`` and serve it until SIGINT or SIGTERM; return the exit status."""
+    config = {
+        "DATA_DIR": data_dir,
+        "MAX_BODY_SIZE": args.max_body_size,
+        "ADMIN": not args.no_admin,
+        "SEED": args.seed,
+        "FROZEN_TIME": args.frozen_time,
+        "JOURNAL_SIZE": args.journal_size,
+    }
     try:
-        app = create_app({"DATA_DIR": args.data_dir, "MAX_BODY_SIZE": args.max_body_size})
+        app = create_app(config)
         server = create_server(app, host=args.host, port=args.port, threads=args.threads)
-    except OSError as error:
+    except (OSError, state.InvalidState, StorageError) as error:
         print("hubserver: cannot start: %s" % error, file=sys.stderr)
         return 1
+    server.channel_class = _SocketChannel
     signal.signal(signal.SIGTERM, _stop)
     print("hubserver listening on http://%s:%s" % (args.host, server.effective_port), flush=True)
     server.run()
     return 0
+
+
+def main(argv=None):
+    """Run the server until SIGINT or SIGTERM; return the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if not args.ephemeral:
+        return serve(args, args.data_dir)
+    data_dir = tempfile.mkdtemp(prefix="hubserver-")
+    try:
+        return serve(args, data_dir)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

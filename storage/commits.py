@@ -11,6 +11,7 @@ processes, on the file lock.
 
 import threading
 import time
+from contextlib import contextmanager
 
 
 class WriterTimeout(Exception):
@@ -94,3 +95,13 @@ class GroupCommit:
                 self._pending.remove(change)
                 raise WriterTimeout()
         change.done.wait()  # a writer took it and is writing it now
+
+    @contextmanager
+    def exclusive(self, timeout):
+        """Hold the writer lock: no batch is written meanwhile. WriterTimeout if not obtained."""
+        if not self._writer.acquire(timeout=timeout):
+            raise WriterTimeout()
+        try:
+            yield
+        finally:
+            self._writer.release()

@@ -121,7 +121,7 @@ class Encoder:
         return b"".join(pieces)  # one copy of the whole file, however large
 
 
-class _Broken(Exception):
+class BrokenDocument(Exception):
     """A rule of the format is broken; the message says where."""
 
 
@@ -132,42 +132,61 @@ def decode(namespace, data):
     not a format 1 document of this namespace.
     """
     try:
-        document = json.loads(data.decode("utf-8"))
-        return _check_document(namespace, document)
-    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        parsed = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError) as error:
         raise CorruptNamespace(namespace, "not valid JSON: %s" % error) from None
-    except _Broken as error:
+    try:
+        return check(namespace, parsed)
+    except BrokenDocument as error:
         raise CorruptNamespace(namespace, str(error)) from None
+
+
+def as_document(namespace, repositories):
+    """Return the namespace document (as parsed JSON) holding ``repositories``."""
+    return {"format": FORMAT, "namespace": namespace, "repositories": list(repositories)}
+
+
+def check(namespace, document):
+    """Check a parsed namespace document; return its repositories by name, in order.
+
+    ``namespace`` is the name the document must carry; None takes the one it
+    carries, if that is a valid name. Raises BrokenDocument.
+    """
+    _require_keys(document, DOCUMENT_KEYS, "the document")
+    if namespace is None:
+        namespace = document["namespace"]
+        if not is_namespace(namespace):
+            raise BrokenDocument("namespace %r is not a valid namespace name" % (namespace,))
+    return _check_document(namespace, document)
 
 
 def _require_keys(value, keys, where):
     if not isinstance(value, dict):
-        raise _Broken("%s is not an object" % where)
+        raise BrokenDocument("%s is not an object" % where)
     missing = [key for key in keys if key not in value]
     unknown = [key for key in value if key not in keys]
     if missing:
-        raise _Broken("%s lacks %s" % (where, ", ".join(missing)))
+        raise BrokenDocument("%s lacks %s" % (where, ", ".join(missing)))
     if unknown:
-        raise _Broken("%s has unknown key %s" % (where, ", ".join(unknown)))
+        raise BrokenDocument("%s has unknown key %s" % (where, ", ".join(unknown)))
 
 
 def _require_list(value, where):
     if not isinstance(value, list):
-        raise _Broken("%s is not a list" % where)
+        raise BrokenDocument("%s is not a list" % where)
     return value
 
 
 def _check_document(namespace, document):
-    _require_keys(document, DOCUMENT_KEYS, "the document")
     if type(document["format"]) is not int or document["format"] != FORMAT:
-        raise _Broken("format %r is not %d" % (document["format"], FORMAT))
+        raise BrokenDocument("format %r is not %d" % (document["format"], FORMAT))
     if document["namespace"] != namespace:
-        raise _Broken("it names namespace %r, not %r" % (document["namespace"], namespace))
+        raise BrokenDocument("it names namespace %r, not %r" % (document["namespace"], namespace))
     repositories = {}
     for index, raw in enumerate(_require_list(document["repositories"], "repositories")):
         repository = _check_repository(namespace, raw, "repositories[%d]" % index)
         if repository["repo_name"] in repositories:
-            raise _Broken("repository %s appears twice" % repository["repo_name"])
+            raise BrokenDocument("repository %s appears twice" % repository["repo_name"])
         repositories[repository["repo_name"]] = repository
     return repositories
 
@@ -176,14 +195,14 @@ def _check_repository(namespace, raw, where):
     _require_keys(raw, REPOSITORY_KEYS, where)
     for key, check in REPOSITORY_CHECKS.items():
         if check is not None and not check(raw[key]):
-            raise _Broken("%s.%s has a wrong type or value: %r" % (where, key, raw[key]))
+            raise BrokenDocument("%s.%s has a wrong type or value: %r" % (where, key, raw[key]))
     if not is_repo_path(namespace, raw["repo_name"]):
-        raise _Broken("%s.repo_name %r is not a valid repository name" % (where, raw["repo_name"]))
+        raise BrokenDocument("%s.repo_name %r is not a valid repository name" % (where, raw["repo_name"]))
     repository = {key: raw[key] for key in REPOSITORY_KEYS}
     repository["tags"] = _check_tags(raw["tags"], where + ".tags")
     starred_by = _require_list(raw["starred_by"], where + ".starred_by")
     if not all(is_namespace(user) for user in starred_by):
-        raise _Broken("%s.starred_by holds something that is not a user name" % where)
+        raise BrokenDocument("%s.starred_by holds something that is not a user name" % where)
     return repository
 
 
@@ -194,9 +213,9 @@ def _check_tags(raw_tags, where):
         here = "%s[%d]" % (where, index)
         _require_keys(raw, TAG_KEYS, here)
         if not is_tag(raw["tag"]) or raw["tag"] in seen:
-            raise _Broken("%s.tag %r is not a valid, unique tag" % (here, raw["tag"]))
+            raise BrokenDocument("%s.tag %r is not a valid, unique tag" % (here, raw["tag"]))
         if not is_image_id(raw["image_id"]):
-            raise _Broken("%s.image_id %r is not 64 lowercase hex digits" % (here, raw["image_id"]))
+            raise BrokenDocument("%s.image_id %r is not 64 lowercase hex digits" % (here, raw["image_id"]))
         seen.add(raw["tag"])
         tags.append({"tag": raw["tag"], "image_id": raw["image_id"]})
     return tags

@@ -9,13 +9,14 @@ and never edits one that a reader may hold.
 
 import os
 import threading
+from contextlib import suppress
 from types import MappingProxyType
 
 from names import is_namespace
 from storage import document
-from storage.errors import NamespaceBusy, RepositoryExists, RepositoryNotFound, TagNotFound
+from storage.errors import CorruptNamespace, NamespaceBusy, RepositoryExists, RepositoryNotFound, TagNotFound
 from storage.commits import GroupCommit, WriterTimeout
-from storage.files import FileLocks, LockTimeout, ParsedFileCache, atomic_write
+from storage.files import FileLocks, LockTimeout, ParsedFileCache, atomic_write, fsync_folder
 
 UPDATABLE_FIELDS = ("description", "full_description", "is_public", "logo")
 
@@ -86,6 +87,15 @@ class NamespaceStore:
             if entry["tag"] == tag:
                 return entry
         raise TagNotFound(namespace, repo_name, tag)
+
+    def namespace_names(self):
+        """Return the names of the namespaces that have a file, sorted."""
+        names = (entry.name[: -len(".json")] for entry in os.scandir(self.data_dir) if entry.name.endswith(".json"))
+        return sorted(name for name in names if is_namespace(name))
+
+    def export_namespace(self, namespace):
+        """Return the namespace's document, as its file holds it (parsed)."""
+        return document.as_document(namespace, self.list_repositories(namespace))
 
     # Changes
 
@@ -185,6 +195,34 @@ class NamespaceStore:
             )
         except WriterTimeout:
             raise NamespaceBusy(namespace, self._locks.timeout) from None
+
+    def replace_namespace(self, namespace, repositories):
+        """Replace a namespace's file with ``repositories`` (by name), or remove it for None.
+
+        An explicit replacement, so unlike a change it does not read the file
+        first: it replaces a corrupt file too. Queued changes wait, then apply
+        on top of the new contents.
+        """
+        path = self.namespace_path(namespace)
+        try:
+            with self._group_commit(namespace).exclusive(self._locks.timeout), self._locks.hold(path + ".lock"):
+                if repositories is None:
+                    with suppress(FileNotFoundError):
+                        os.unlink(path)
+                        fsync_folder(self.data_dir)
+                elif not self._holds(namespace, repositories):
+                    identity = atomic_write(path, self._encoder.encode(namespace, repositories.values()))
+                    self._files.remember(path, identity, Repositories(dict(repositories)))
+        except (WriterTimeout, LockTimeout):
+            raise NamespaceBusy(namespace, self._locks.timeout) from None
+
+    def _holds(self, namespace, repositories):
+        """Tell whether the namespace's file exists and holds exactly ``repositories``, in order."""
+        try:
+            current = self._repositories(namespace)
+        except CorruptNamespace:
+            return False
+        return current is not _NO_REPOSITORIES and list(current.by_name.items()) == list(repositories.items())
 
     def _group_commit(self, namespace):
         with self._guard:

@@ -33,3 +33,6 @@ def make_repository(client):
         return response.get_json()
 
     return make
+
+
+pytest_plugins = ["pytester"]

@@ -12,8 +12,8 @@ REFERENCE = (PROJECT / "docs" / "api.md").read_text("utf-8")
 
 
 def documented_form(rule):
-    """Return a rule as the reference writes it: with its trailing slash."""
-    return rule.rstrip("/") + "/"
+    """Return a rule as the reference writes it: with its trailing slash, without converters."""
+    return re.sub(r"<\w+:(\w+)>", r"<\1>", rule.rstrip("/") + "/")
 
 
 def routes(app):
@@ -42,7 +42,7 @@ def test_every_option_is_documented(action):
 @pytest.mark.parametrize("key", hubserver.DEFAULTS)
 def test_every_setting_is_documented(key):
     assert "`%s`" % key in REFERENCE
-    assert "`HUB_%s`" % key in REFERENCE or key == "LOCK_TIMEOUT"
+    assert "HUB_%s" % key in REFERENCE
 
 
 def test_ci_runs_the_readme_test_command():

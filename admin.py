@@ -1,0 +1,236 @@
+"""The test-double controls under ``/_hub/``: health, reset, state, clock, journal, faults.
+
+Admin paths are never journaled and never faulted. The journal and the fault
+rules act on every other request, before it reaches storage.
+"""
+
+import json
+import socket
+import struct
+import time
+
+from flask import Blueprint, current_app, g, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import NotFound, RequestEntityTooLarge
+
+import schemas
+import web
+from bodies import FORM_TYPES, JSON_TYPE, parse_body
+from faults import FaultRules
+from journal import BODY_LIMIT, Journal
+from storage import state
+
+blueprint = Blueprint("admin", __name__, url_prefix="/_hub")
+ADMIN_KEY = "hubserver.admin"
+ADMIN_PREFIX = "/_hub"
+STATE_BODY_LIMIT = 64 * 1024 * 1024
+SOCKET_KEY = "hubserver.socket"  # the client's socket, where the WSGI server provides it
+INJECTED = {"detail": "Injected fault."}
+
+
+class Admin:
+    """What the controls act on: the store and its seed, the clock, the journal, the fault rules."""
+
+    def __init__(self, store, clock, seed, journal_size):
+        self.store = store
+        self.clock = clock
+        self.seed = seed
+        self.journal = Journal(journal_size)
+        self.faults = FaultRules()
+
+    def reset(self, namespace=None):
+        """Go back to the seed: all of it, or one namespace's data only."""
+        state.restore(self.store, self.seed, only=namespace)
+        if namespace is None:
+            self.journal.clear()
+            self.faults.clear()
+            self.clock.reset()
+
+    def clock_answer(self):
+        return {"now": self.clock.now(), "frozen": self.clock.frozen}
+
+
+def admin():
+    """Return the application's Admin."""
+    return current_app.extensions[ADMIN_KEY]
+
+
+def install(app, store, clock, seed, journal_size):
+    """Turn the controls on for ``app``: the blueprint, the journal and the faults."""
+    app.extensions[ADMIN_KEY] = Admin(store, clock, seed, journal_size)
+    app.register_blueprint(blueprint)
+    app.before_request(journal_and_faults)
+    app.after_request(note_status)
+
+
+# Journal and faults, for every request outside /_hub/
+
+
+def is_admin_path(path):
+    return path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+
+
+def journal_and_faults():
+    """Journal the request, then apply the oldest fault rule that matches it."""
+    if is_admin_path(request.path):
+        return None
+    controls = admin()
+    namespace = (request.view_args or {}).get("namespace")
+    g.hub_entry = controls.journal.record(
+        controls.clock.now(),
+        request.method,
+        request.path,
+        request.query_string.decode("latin-1"),
+        namespace,
+        _journal_body(),
+    )
+    action = controls.faults.action_for(request.method, request.path, namespace)
+    return None if action is None else _apply(action)
+
+
+def note_status(response):
+    """Give the journal entry its answer's status (none for a dropped connection)."""
+    entry = g.get("hub_entry")
+    if entry is not None and not g.get("hub_dropped"):
+        entry["status"] = response.status_code
+    return response
+
+
+def _journal_body():
+    """Return the request body as parsed JSON or form fields, if small enough; else None."""
+    try:
+        data = request.get_data(cache=True)
+        if not data or len(data) > BODY_LIMIT:
+            return None
+        if request.mimetype == JSON_TYPE:
+            return json.loads(data)
+        if request.mimetype in FORM_TYPES:
+            return {key: values[-1] for key, values in request.form.lists()}
+    except (RequestEntityTooLarge, ValueError, RecursionError):
+        return None  # the request's own handling reports what is wrong with it
+    return None
+
+
+def _apply(action):
+    if "delay_ms" in action:
+        time.sleep(action["delay_ms"] / 1000)
+    if action.get("reset_connection"):
+        return _drop_connection()
+    if "status" in action:
+        return web.json_answer(action.get("body", INJECTED), action["status"])
+    return None  # a delay alone: then answer normally
+
+
+def _drop_connection():
+    """Close the client's connection without an answer (a reset, where the system allows)."""
+    client = request.environ.get(SOCKET_KEY)
+    if client is None:
+        return web.json_answer({"detail": "This WSGI server cannot drop a connection; run python hubserver.py."}, 500)
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    client.shutdown(socket.SHUT_RDWR)
+    g.hub_dropped = True
+    return web.no_content()
+
+
+# The controls
+
+
+@web.route(blueprint, "/health", ["GET"])
+def health():
+    """Tell that the server is up."""
+    return {"status": "ok"}
+
+
+@web.route(blueprint, "/reset", ["POST"])
+def reset():
+    """Go back to the seed state; with ?namespace=, that namespace's data only."""
+    query = schemas.load(schemas.RESET_QUERY, request.args.to_dict())
+    admin().reset(query.get("namespace"))
+    return web.no_content()
+
+
+@web.route(blueprint, "/state", ["GET"])
+def get_state():
+    """Export every namespace, as the namespace files hold them."""
+    return state.export_state(admin().store)
+
+
+@web.route(blueprint, "/state", ["PUT"])
+def put_state():
+    """Replace all data with a state document; nothing changes if it is invalid."""
+    request.max_content_length = STATE_BODY_LIMIT
+    try:
+        namespaces = state.parse_state(parse_body(request))
+    except state.InvalidState as error:
+        raise ValidationError({"non_field_errors": error.problems}) from None
+    state.restore(admin().store, namespaces)
+    return web.no_content()
+
+
+@web.route(blueprint, "/clock", ["GET"])
+def get_clock():
+    """Show the clock: its time, and whether it stands still."""
+    return admin().clock_answer()
+
+
+@web.route(blueprint, "/clock", ["PUT"])
+def put_clock():
+    """Freeze the clock at a time, move a frozen clock forward, or return to real time."""
+    change = schemas.load(schemas.CLOCK_CHANGE, parse_body(request))
+    clock = admin().clock
+    if "now" in change:
+        clock.freeze(change["now"])
+    elif "advance_ms" in change:
+        try:
+            clock.advance(change["advance_ms"])
+        except ValueError as error:
+            raise ValidationError({"advance_ms": [str(error)]}) from None
+    elif change["frozen"]:
+        clock.freeze(clock.now())
+    else:
+        clock.unfreeze()
+    return admin().clock_answer()
+
+
+@web.route(blueprint, "/requests", ["GET"])
+def get_requests():
+    """List the journaled requests, oldest first, filtered."""
+    filters = schemas.load(schemas.JOURNAL_QUERY, request.args.to_dict())
+    entries = admin().journal.entries(**filters)
+    return {"count": len(entries), "requests": entries}
+
+
+@web.route(blueprint, "/requests", ["DELETE"])
+def clear_requests():
+    """Forget the journaled requests."""
+    admin().journal.clear()
+    return web.no_content()
+
+
+@web.route(blueprint, "/faults", ["POST"])
+def add_fault():
+    """Add a fault rule."""
+    rule = schemas.load(schemas.FAULT, parse_body(request))
+    added = admin().faults.add(rule["match"], rule["action"], rule.get("times"), rule.get("probability"))
+    return added, 201
+
+
+@web.route(blueprint, "/faults", ["GET"])
+def list_faults():
+    """List the fault rules, oldest first."""
+    return {"faults": admin().faults.rules()}
+
+
+@web.route(blueprint, "/faults", ["DELETE"])
+def clear_faults():
+    """Remove every fault rule."""
+    admin().faults.clear()
+    return web.no_content()
+
+
+@web.route(blueprint, "/faults/<int:rule_id>", ["DELETE"])
+def delete_fault(rule_id):
+    """Remove one fault rule."""
+    if not admin().faults.remove(rule_id):
+        raise NotFound()
+    return web.no_content()

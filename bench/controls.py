@@ -1,0 +1,85 @@
+"""Measure what a test suite pays for the controls: cold start, and reset.
+
+    python bench/controls.py
+
+Starts hubserver the way the pytest plugin does (``--port 0 --ephemeral``),
+on 127.0.0.1, with a seed of 10 namespaces of 100 repositories, and prints the
+median of each figure over bounded repetitions.
+"""
+
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+
+from pytest_hubserver import HubServer  # noqa: E402
+from storage import document  # noqa: E402
+
+STAMP = "2015-05-13T01:04:48.246Z"
+RUNS = 20
+
+
+def seed_state(namespaces=10, repositories=100):
+    return {
+        "format": 1,
+        "namespaces": [
+            document.as_document("ns%02d" % index, [document.new_repository("repo%03d" % number, STAMP) for number in range(repositories)])
+            for index in range(namespaces)
+        ],
+    }
+
+
+def timed(action, runs=RUNS, before=None):
+    """Return the median milliseconds of ``action()``, with ``before()`` run untimed each time."""
+    timings = []
+    for _ in range(runs):
+        if before:
+            before()
+        started = time.perf_counter()
+        action()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+def cold_start(runs=5):
+    """Return the median milliseconds from starting the process to its first answer."""
+    timings = []
+    for _ in range(runs):
+        hub = HubServer()
+        started = time.perf_counter()
+        hub.start()
+        hub.health()
+        timings.append((time.perf_counter() - started) * 1000)
+        hub.stop()
+    return statistics.median(timings)
+
+
+def main():
+    print("cold start to the first answer: %.0f ms" % cold_start())
+    with tempfile.TemporaryDirectory() as folder:
+        seed = Path(folder) / "seed.json"
+        seed.write_text(json.dumps(seed_state()))
+        with HubServer(seed=seed) as hub:
+
+            def touch(count):
+                return lambda: [
+                    hub.request("POST", "/v1/repositories/ns%02d/" % index, {"repo_name": "added"}) for index in range(count)
+                ]
+
+            print("for scale, one GET /_hub/health round trip: %.1f ms" % timed(hub.health))
+            print("reset, 10 namespaces x 100 repositories, none changed: %.1f ms" % timed(hub.reset))
+            print("reset, same seed, one namespace changed: %.1f ms" % timed(hub.reset, before=touch(1)))
+            print("reset, same seed, all 10 namespaces changed: %.1f ms" % timed(hub.reset, before=touch(10)))
+        with HubServer() as hub:
+            small = lambda: hub.request("POST", "/v1/repositories/madams/", {"repo_name": "repo"})  # noqa: E731
+            print("reset, no seed, one small namespace written: %.1f ms" % timed(hub.reset, before=small))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
