@@ -1,22 +1,28 @@
-"""The seed endpoints, ``/v1/repositories/...``, and the tag-writing extension.
+"""The seed endpoints under ``/v1/``, the tag-writing extension, tokens and stars.
 
-Thin views: load the body with a schema, call one store method, dump the answer.
-Errors travel as exceptions to the application's one error handler.
+Thin views: ask the permission policy, load the body with a schema, call one
+store method, dump the answer. Errors travel as exceptions to the application's
+one error handler.
 """
 
 from urllib.parse import quote
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, g, request
+from marshmallow import ValidationError
 from werkzeug.exceptions import NotFound
 
 import pagination
 import schemas
+import search
 import web
 from bodies import parse_body
 from names import is_namespace
+from storage import RepositoryNotFound
 
-blueprint = Blueprint("api", __name__, url_prefix="/v1/repositories")
+blueprint = Blueprint("api", __name__, url_prefix="/v1")
 STORE_KEY = "hubserver.store"
+ACCOUNTS_KEY = "hubserver.accounts"
+REPOSITORY = "/repositories/<namespace>/<repo_name>/"
 
 
 def store():
@@ -24,9 +30,46 @@ def store():
     return current_app.extensions[STORE_KEY]
 
 
+def accounts():
+    """Return the application's accounts: who the caller is, and what it may do."""
+    return current_app.extensions[ACCOUNTS_KEY]
+
+
+def caller():
+    """Return the signed-in User, or None."""
+    return g.get("hub_user")
+
+
+def identify_caller():
+    """Find who the request comes from (a before-request hook, with accounts on)."""
+    g.hub_user = accounts().authenticate(request.headers.get("Authorization"))
+
+
 def shown(namespace, repository):
-    """Return a stored repository with its namespace, ready for an answer schema."""
-    return {**repository, "namespace": namespace}
+    """Return a stored repository with what its answers add: namespace, the caller's star."""
+    user = caller()
+    starred = user is not None and user.name in repository["starred_by"]
+    return {**repository, "namespace": namespace, "is_repo_starred": starred}
+
+
+def readable(namespace, repo_name):
+    """Return a repository the caller may see; 404 for one it may not, as for a missing one."""
+    repository = store().get_repository(namespace, repo_name)
+    if not accounts().can_read(caller(), namespace, repository):
+        raise RepositoryNotFound(namespace, repo_name)
+    return repository
+
+
+def writable(namespace, repo_name=None):
+    """Check the caller may write in the namespace (and see the repository); return it.
+
+    In this order: anonymous 401, unseen or missing 404, not allowed 403.
+    """
+    policy, user = accounts(), caller()
+    policy.check_signed_in(user)
+    repository = None if repo_name is None else readable(namespace, repo_name)
+    policy.check_write(user, namespace)
+    return repository
 
 
 def base_url():
@@ -38,26 +81,42 @@ def base_url():
     return "%s://%s%s" % (request.scheme, request.host, quote(request.root_path + request.path))
 
 
-@web.route(blueprint, "/<namespace>/", methods=["POST"])
+@web.route(blueprint, "/generate-api-token/", methods=["POST"])
+def generate_api_token():
+    """Give a user its API token, the same every time."""
+    credentials = schemas.load(schemas.TOKEN_REQUEST, parse_body(request))
+    token = accounts().issue_token(credentials["username"], credentials["password"])
+    return {"token": token, "username": credentials["username"]}
+
+
+@web.route(blueprint, "/repositories/<namespace>/", methods=["POST"])
 def create_repository(namespace):
     """Create a repository; its namespace comes into being with it."""
+    writable(namespace)
     data = schemas.load(schemas.REPOSITORY_CREATE, parse_body(request), {"namespace": namespace})
     del data["namespace"]
     repository = store().create_repository(namespace, **data)
     return schemas.REPOSITORY_CREATED.dump(shown(namespace, repository)), 201
 
 
-@web.route(blueprint, "/<namespace>/", methods=["GET"])
+@web.route(blueprint, "/repositories/<namespace>/", methods=["GET"])
 def list_repositories(namespace):
-    """List one page of a namespace's repositories, oldest first."""
+    """List one page of the repositories the caller may see, oldest first unless ordered."""
     if not is_namespace(namespace):
         raise NotFound()
-    repositories = store().list_repositories(namespace)
+    everything = accounts().may_act_for(caller(), namespace)
+    try:
+        ordering = search.parse_ordering(request.args.get("ordering"))
+    except search.InvalidOrdering as error:
+        raise ValidationError({"ordering": [str(error)]}) from None
+    repositories = search.select(
+        store().list_repositories(namespace, public_only=not everything), request.args.get("name"), ordering
+    )
     try:
         count, next_link, previous_link, page = pagination.paginate(repositories, request.args, base_url())
     except pagination.InvalidPage:
         raise NotFound("Invalid page.") from None
-    return schemas.REPOSITORY_PAGE.dump(
+    answer = schemas.REPOSITORY_PAGE.dump(
         {
             "count": count,
             "next": next_link,
@@ -65,19 +124,21 @@ def list_repositories(namespace):
             "results": [shown(namespace, repository) for repository in page],
         }
     )
+    links = ['<%s>; rel="%s"' % (link, rel) for link, rel in ((next_link, "next"), (previous_link, "prev")) if link]
+    headers = {"X-Total-Count": str(count), **({"Link": ", ".join(links)} if links else {})}
+    return answer, 200, headers
 
 
-@web.route(blueprint, "/<namespace>/<repo_name>/", methods=["GET"])
+@web.route(blueprint, REPOSITORY, methods=["GET"])
 def repository_detail(namespace, repo_name):
     """Show one repository."""
-    repository = store().get_repository(namespace, repo_name)
-    return schemas.REPOSITORY_DETAIL.dump(shown(namespace, repository))
+    return schemas.REPOSITORY_DETAIL.dump(shown(namespace, readable(namespace, repo_name)))
 
 
-@web.route(blueprint, "/<namespace>/<repo_name>/", methods=["PUT", "PATCH"])
+@web.route(blueprint, REPOSITORY, methods=["PUT", "PATCH"])
 def update_repository(namespace, repo_name):
     """Change a repository's description, full description, visibility or logo."""
-    store().get_repository(namespace, repo_name)  # an unknown repository is a 404 before a 400
+    writable(namespace, repo_name)
     data = schemas.load(
         schemas.REPOSITORY_UPDATE,
         parse_body(request),
@@ -88,36 +149,48 @@ def update_repository(namespace, repo_name):
     return schemas.REPOSITORY_UPDATED.dump(shown(namespace, repository))
 
 
-@web.route(blueprint, "/<namespace>/<repo_name>/", methods=["DELETE"])
+@web.route(blueprint, REPOSITORY, methods=["DELETE"])
 def delete_repository(namespace, repo_name):
     """Delete a repository and its tags."""
+    writable(namespace, repo_name)
     store().delete_repository(namespace, repo_name)
     return web.no_content()
 
 
-@web.route(blueprint, "/<namespace>/<repo_name>/tags/", methods=["GET"])
+@web.route(blueprint, REPOSITORY + "star/", methods=["PUT", "DELETE"])
+def star(namespace, repo_name):
+    """Star a repository (PUT) or take the star back (DELETE), as the signed-in caller."""
+    accounts().check_star(caller())
+    readable(namespace, repo_name)
+    store().star_repository(namespace, repo_name, caller().name, request.method == "PUT")
+    return web.no_content()
+
+
+@web.route(blueprint, REPOSITORY + "tags/", methods=["GET"])
 def list_tags(namespace, repo_name):
     """List a repository's tags in the order they were first written."""
-    return schemas.TAG.dump_many(store().list_tags(namespace, repo_name))
+    return schemas.TAG.dump_many(readable(namespace, repo_name)["tags"])
 
 
-@web.route(blueprint, "/<namespace>/<repo_name>/tags/<tag>/", methods=["GET"])
+@web.route(blueprint, REPOSITORY + "tags/<tag>/", methods=["GET"])
 def tag_detail(namespace, repo_name, tag):
     """Show one tag."""
+    readable(namespace, repo_name)
     return schemas.TAG.dump(store().get_tag(namespace, repo_name, tag))
 
 
-@web.route(blueprint, "/<namespace>/<repo_name>/tags/<tag>/", methods=["PUT"])
+@web.route(blueprint, REPOSITORY + "tags/<tag>/", methods=["PUT"])
 def put_tag(namespace, repo_name, tag):
     """Point a tag at an image: 201 for a new tag, 200 for a moved one; counts a push."""
-    store().get_repository(namespace, repo_name)  # an unknown repository is a 404 before a 400
+    writable(namespace, repo_name)
     data = schemas.load(schemas.TAG_WRITE, parse_body(request), {"tag": tag})
     entry, created = store().put_tag(namespace, repo_name, tag, data["image_id"])
     return schemas.TAG.dump(entry), 201 if created else 200
 
 
-@web.route(blueprint, "/<namespace>/<repo_name>/tags/<tag>/", methods=["DELETE"])
+@web.route(blueprint, REPOSITORY + "tags/<tag>/", methods=["DELETE"])
 def delete_tag(namespace, repo_name, tag):
     """Delete one tag."""
+    writable(namespace, repo_name)
     store().delete_tag(namespace, repo_name, tag)
     return web.no_content()

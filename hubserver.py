@@ -21,6 +21,16 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 import admin
 import api
+from accounts import (
+    AccessError,
+    Accounts,
+    AccountsFileError,
+    InvalidCredentials,
+    InvalidToken,
+    NotAuthenticated,
+    PermissionDenied,
+    TokenStore,
+)
 from web import json_answer
 from bodies import FORM_TYPES, JSON_TYPE
 from clock import Clock, parse_timestamp
@@ -45,6 +55,7 @@ DEFAULTS = {
     "SEED": None,
     "FROZEN_TIME": None,
     "JOURNAL_SIZE": 1000,
+    "USERS": None,
 }
 
 # The answer to each domain error: its status, and the detail shown (None: the error's own message).
@@ -54,6 +65,13 @@ STORAGE_ANSWERS = {
     RepositoryExists: (409, None),
     CorruptNamespace: (500, None),
     NamespaceBusy: (503, None),
+}
+
+# The answer to each access error: its status, and the challenge a 401 carries.
+ACCESS_ANSWERS = {
+    NotAuthenticated: (401, "Token"),
+    InvalidToken: (401, "Token"),
+    PermissionDenied: (403, None),
 }
 
 # DRF's wording for the HTTP errors werkzeug raises with its own default text.
@@ -99,11 +117,17 @@ def create_app(config=None):
     seed = state.read_seed(app.config["SEED"]) if app.config["SEED"] else {}
     for namespace, repositories in seed.items():  # the seed's namespaces replace theirs; others stay
         store.replace_namespace(namespace, repositories)
+    users = app.config["USERS"]
     app.extensions[api.STORE_KEY] = store
+    app.extensions[api.ACCOUNTS_KEY] = accounts = Accounts(users and str(users), TokenStore(store.data_dir, store.lock_timeout))
+    if accounts.enabled:
+        accounts.check_users_file()
     app.url_map.merge_slashes = False  # "a//b" is a 404, never an HTML redirect
     app.register_blueprint(api.blueprint)
     if app.config["ADMIN"]:
         admin.install(app, store, clock, seed, int(app.config["JOURNAL_SIZE"]))
+    if accounts.enabled:
+        app.before_request(api.identify_caller)
     app.register_error_handler(Exception, error_response)
     return app
 
@@ -113,6 +137,16 @@ def error_response(error):
     headers = {}
     if isinstance(error, ValidationError):
         status, body = 400, error.messages
+    elif isinstance(error, InvalidCredentials):
+        status, body = 400, {"non_field_errors": [str(error)]}
+    elif isinstance(error, AccessError):
+        status, challenge = ACCESS_ANSWERS[type(error)]
+        body = {"detail": str(error)}
+        if challenge:
+            headers["WWW-Authenticate"] = challenge
+    elif isinstance(error, AccountsFileError):
+        log.error("%s", error)
+        status, body = 500, {"detail": str(error)}
     elif isinstance(error, StorageError):
         status, detail = STORAGE_ANSWERS[type(error)]
         body = {"detail": detail or str(error)}
@@ -207,6 +241,12 @@ def build_parser():
         default=env("HUB_THREADS", "8"),
         help="requests served at once (HUB_THREADS; default 8)",
     )
+    parser.add_argument(
+        "--users",
+        metavar="FILE",
+        default=env("HUB_USERS"),
+        help='turn accounts on: {"users": {"madams": {"password": "...", "orgs": ["acme"]}}} (HUB_USERS)',
+    )
     controls = parser.add_argument_group("test-double controls")
     controls.add_argument(
         "--seed",
@@ -270,11 +310,12 @@ def serve(args, data_dir):
         "SEED": args.seed,
         "FROZEN_TIME": args.frozen_time,
         "JOURNAL_SIZE": args.journal_size,
+        "USERS": args.users,
     }
     try:
         app = create_app(config)
         server = create_server(app, host=args.host, port=args.port, threads=args.threads)
-    except (OSError, state.InvalidState, StorageError) as error:
+    except (OSError, state.InvalidState, StorageError, AccountsFileError) as error:
         print("hubserver: cannot start: %s" % error, file=sys.stderr)
         return 1
     server.channel_class = _SocketChannel

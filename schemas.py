@@ -33,14 +33,17 @@ class Text(fields.String):
         "blank": BLANK,
     }
 
-    def __init__(self, *, allow_blank=True, **kwargs):
+    def __init__(self, *, allow_blank=True, trim_whitespace=True, **kwargs):
         super().__init__(**kwargs)
         self.allow_blank = allow_blank
+        self.trim_whitespace = trim_whitespace
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             value = str(value)
-        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if self.trim_whitespace:
+            text = text.strip()
         if not text and not self.allow_blank:
             raise self.make_error("blank")
         return text
@@ -115,6 +118,13 @@ class TagWriteSchema(Schema):
 
     tag = Text(allow_blank=False, validate=valid_tag)
     image_id = Text(required=True, allow_blank=False, validate=valid_image_id)
+
+
+class TokenRequestSchema(Schema):
+    """Body of POST /v1/generate-api-token/."""
+
+    username = Text(required=True, allow_blank=False, validate=validate.Length(max=150, error=TOO_LONG))
+    password = Text(required=True, allow_blank=False, trim_whitespace=False)
 
 
 # Admin bodies (/_hub/)
@@ -258,7 +268,7 @@ _OUTPUT_FIELDS = {
     "upload": fields.Integer,
     "pulled_at": lambda: fields.String(allow_none=True),
     "pushed_at": lambda: fields.String(allow_none=True),
-    "is_repo_starred": lambda: fields.Constant(False),
+    "is_repo_starred": fields.Boolean,
     "image_id": fields.String,
     "tag": fields.String,
 }
@@ -337,6 +347,7 @@ def _getter(name, field):
 
 
 # Built once and reused by every request.
+TOKEN_REQUEST = TokenRequestSchema()
 FAULT = FaultSchema()
 CLOCK_CHANGE = ClockChangeSchema()
 JOURNAL_QUERY = JournalQuerySchema()

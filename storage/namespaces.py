@@ -24,11 +24,18 @@ UPDATABLE_FIELDS = ("description", "full_description", "is_public", "logo")
 class Repositories:
     """One version of a namespace's repositories: by name, and in creation order."""
 
-    __slots__ = ("by_name", "in_order")
+    __slots__ = ("by_name", "in_order", "_public")
 
     def __init__(self, by_name):
         self.by_name = by_name
         self.in_order = tuple(by_name.values())
+        self._public = None
+
+    def public(self):
+        """Return the public repositories, in creation order (found once a version)."""
+        if self._public is None:
+            self._public = tuple(repository for repository in self.in_order if repository["is_public"])
+        return self._public
 
 
 _NO_REPOSITORIES = Repositories(MappingProxyType({}))
@@ -41,6 +48,7 @@ class NamespaceStore:
         self.data_dir = os.path.abspath(data_dir)
         os.makedirs(self.data_dir, exist_ok=True)
         self._clock = clock
+        self.lock_timeout = lock_timeout
         self._locks = FileLocks(lock_timeout)
         self._files = ParsedFileCache()
         self._encoder = document.Encoder()
@@ -65,9 +73,10 @@ class NamespaceStore:
 
     # Reads
 
-    def list_repositories(self, namespace):
-        """Return the repositories of ``namespace``, oldest first, as a sequence."""
-        return self._repositories(namespace).in_order
+    def list_repositories(self, namespace, public_only=False):
+        """Return the repositories of ``namespace`` (or its public ones), oldest first, as a sequence."""
+        repositories = self._repositories(namespace)
+        return repositories.public() if public_only else repositories.in_order
 
     def get_repository(self, namespace, repo_name):
         """Return one repository; RepositoryNotFound if there is none."""
@@ -151,6 +160,20 @@ class NamespaceStore:
             return entry, created
 
         return self._change(namespace, put, existing=repo_name)
+
+    def star_repository(self, namespace, repo_name, user, starred):
+        """Add (``starred``) or take back ``user``'s star; stars do not change ``updated``."""
+
+        def star(repositories):
+            repository = dict(self._existing(repositories, namespace, repo_name))
+            others = [name for name in repository["starred_by"] if name != user]
+            if starred and user not in repository["starred_by"]:
+                repository["starred_by"] = others + [user]
+            elif not starred:
+                repository["starred_by"] = others
+            repositories[repo_name] = repository
+
+        self._change(namespace, star, existing=repo_name)
 
     def delete_tag(self, namespace, repo_name, tag):
         """Delete one tag; TagNotFound if there is no such tag."""

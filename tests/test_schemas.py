@@ -9,7 +9,7 @@ from storage import document
 def stored(**changes):
     repository = document.new_repository("repo", "2015-05-13T01:04:48.246Z", description="d")
     repository.update(changes)
-    return {**repository, "namespace": "madams"}
+    return {**repository, "namespace": "madams", "is_repo_starred": False}
 
 
 SAMPLES = [
