@@ -4,7 +4,6 @@ Admin paths are never journaled and never faulted. The journal and the fault
 rules act on every other request, before it reaches storage.
 """
 
-import json
 import socket
 import struct
 import time
@@ -15,7 +14,7 @@ from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
 import schemas
 import web
-from bodies import FORM_TYPES, JSON_TYPE, parse_body
+from bodies import parse_body
 from faults import FaultRules
 from journal import BODY_LIMIT, Journal
 from storage import state
@@ -71,44 +70,51 @@ def is_admin_path(path):
 
 
 def journal_and_faults():
-    """Journal the request, then apply the oldest fault rule that matches it."""
-    if is_admin_path(request.path):
+    """Journal the request, then apply the oldest fault rule that matches it.
+
+    This runs on every request: it takes the request and the app once, and
+    leaves parsing to whoever reads the journal.
+    """
+    current = request._get_current_object()
+    path = current.path
+    if is_admin_path(path):
         return None
-    controls = admin()
-    namespace = (request.view_args or {}).get("namespace")
+    controls = current_app.extensions[ADMIN_KEY]
+    namespace = (current.view_args or {}).get("namespace")
+    environ = current.environ
     g.hub_entry = controls.journal.record(
         controls.clock.now(),
-        request.method,
-        request.path,
-        request.query_string.decode("latin-1"),
+        current.method,
+        path,
+        environ.get("QUERY_STRING", ""),
         namespace,
-        _journal_body(),
+        _small_body(current, environ),
+        environ.get("CONTENT_TYPE", ""),
     )
-    action = controls.faults.action_for(request.method, request.path, namespace)
+    action = controls.faults.action_for(current.method, path, namespace)
     return None if action is None else _apply(action)
 
 
 def note_status(response):
     """Give the journal entry its answer's status (none for a dropped connection)."""
-    entry = g.get("hub_entry")
-    if entry is not None and not g.get("hub_dropped"):
-        entry["status"] = response.status_code
+    context = g._get_current_object()
+    entry = getattr(context, "hub_entry", None)
+    if entry is not None and not getattr(context, "hub_dropped", False):
+        Journal.answered(entry, response.status_code)
     return response
 
 
-def _journal_body():
-    """Return the request body as parsed JSON or form fields, if small enough; else None."""
+def _small_body(current, environ):
+    """Return the raw request body if there is one of at most BODY_LIMIT bytes; else None."""
+    length = environ.get("CONTENT_LENGTH")
+    chunked = environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
+    if not chunked and (not length or not length.isdigit() or not 0 < int(length) <= BODY_LIMIT):
+        return None  # no body, or too large: reading it anyway would cost a buffer the size of the limit
     try:
-        data = request.get_data(cache=True)
-        if not data or len(data) > BODY_LIMIT:
-            return None
-        if request.mimetype == JSON_TYPE:
-            return json.loads(data)
-        if request.mimetype in FORM_TYPES:
-            return {key: values[-1] for key, values in request.form.lists()}
-    except (RequestEntityTooLarge, ValueError, RecursionError):
-        return None  # the request's own handling reports what is wrong with it
-    return None
+        data = current.get_data(cache=True)
+    except RequestEntityTooLarge:
+        return None  # the request's own handling reports it
+    return data if len(data) <= BODY_LIMIT else None
 
 
 def _apply(action):

@@ -45,31 +45,31 @@ def identify_caller():
     g.hub_user = accounts().authenticate(request.headers.get("Authorization"))
 
 
-def shown(namespace, repository):
+def shown(namespace, repository, user):
     """Return a stored repository with what its answers add: namespace, the caller's star."""
-    user = caller()
     starred = user is not None and user.name in repository["starred_by"]
     return {**repository, "namespace": namespace, "is_repo_starred": starred}
 
 
-def readable(namespace, repo_name):
-    """Return a repository the caller may see; 404 for one it may not, as for a missing one."""
+def readable(namespace, repo_name, user):
+    """Return a repository ``user`` may see; 404 for one it may not, as for a missing one."""
     repository = store().get_repository(namespace, repo_name)
-    if not accounts().can_read(caller(), namespace, repository):
+    if not accounts().can_read(user, namespace, repository):
         raise RepositoryNotFound(namespace, repo_name)
     return repository
 
 
 def writable(namespace, repo_name=None):
-    """Check the caller may write in the namespace (and see the repository); return it.
+    """Check the caller may write in the namespace (and see the repository); return the caller.
 
     In this order: anonymous 401, unseen or missing 404, not allowed 403.
     """
     policy, user = accounts(), caller()
     policy.check_signed_in(user)
-    repository = None if repo_name is None else readable(namespace, repo_name)
+    if repo_name is not None:
+        readable(namespace, repo_name, user)
     policy.check_write(user, namespace)
-    return repository
+    return user
 
 
 def base_url():
@@ -92,11 +92,11 @@ def generate_api_token():
 @web.route(blueprint, "/repositories/<namespace>/", methods=["POST"])
 def create_repository(namespace):
     """Create a repository; its namespace comes into being with it."""
-    writable(namespace)
+    user = writable(namespace)
     data = schemas.load(schemas.REPOSITORY_CREATE, parse_body(request), {"namespace": namespace})
     del data["namespace"]
     repository = store().create_repository(namespace, **data)
-    return schemas.REPOSITORY_CREATED.dump(shown(namespace, repository)), 201
+    return schemas.REPOSITORY_CREATED.dump(shown(namespace, repository, user)), 201
 
 
 @web.route(blueprint, "/repositories/<namespace>/", methods=["GET"])
@@ -104,7 +104,8 @@ def list_repositories(namespace):
     """List one page of the repositories the caller may see, oldest first unless ordered."""
     if not is_namespace(namespace):
         raise NotFound()
-    everything = accounts().may_act_for(caller(), namespace)
+    user = caller()
+    everything = accounts().may_act_for(user, namespace)
     try:
         ordering = search.parse_ordering(request.args.get("ordering"))
     except search.InvalidOrdering as error:
@@ -121,7 +122,7 @@ def list_repositories(namespace):
             "count": count,
             "next": next_link,
             "previous": previous_link,
-            "results": [shown(namespace, repository) for repository in page],
+            "results": [shown(namespace, repository, user) for repository in page],
         }
     )
     links = ['<%s>; rel="%s"' % (link, rel) for link, rel in ((next_link, "next"), (previous_link, "prev")) if link]
@@ -132,13 +133,14 @@ def list_repositories(namespace):
 @web.route(blueprint, REPOSITORY, methods=["GET"])
 def repository_detail(namespace, repo_name):
     """Show one repository."""
-    return schemas.REPOSITORY_DETAIL.dump(shown(namespace, readable(namespace, repo_name)))
+    user = caller()
+    return schemas.REPOSITORY_DETAIL.dump(shown(namespace, readable(namespace, repo_name, user), user))
 
 
 @web.route(blueprint, REPOSITORY, methods=["PUT", "PATCH"])
 def update_repository(namespace, repo_name):
     """Change a repository's description, full description, visibility or logo."""
-    writable(namespace, repo_name)
+    user = writable(namespace, repo_name)
     data = schemas.load(
         schemas.REPOSITORY_UPDATE,
         parse_body(request),
@@ -146,7 +148,7 @@ def update_repository(namespace, repo_name):
     )
     del data["namespace"], data["repo_name"]
     repository = store().update_repository(namespace, repo_name, **data)
-    return schemas.REPOSITORY_UPDATED.dump(shown(namespace, repository))
+    return schemas.REPOSITORY_UPDATED.dump(shown(namespace, repository, user))
 
 
 @web.route(blueprint, REPOSITORY, methods=["DELETE"])
@@ -160,22 +162,23 @@ def delete_repository(namespace, repo_name):
 @web.route(blueprint, REPOSITORY + "star/", methods=["PUT", "DELETE"])
 def star(namespace, repo_name):
     """Star a repository (PUT) or take the star back (DELETE), as the signed-in caller."""
-    accounts().check_star(caller())
-    readable(namespace, repo_name)
-    store().star_repository(namespace, repo_name, caller().name, request.method == "PUT")
+    user = caller()
+    accounts().check_star(user)
+    readable(namespace, repo_name, user)
+    store().star_repository(namespace, repo_name, user.name, request.method == "PUT")
     return web.no_content()
 
 
 @web.route(blueprint, REPOSITORY + "tags/", methods=["GET"])
 def list_tags(namespace, repo_name):
     """List a repository's tags in the order they were first written."""
-    return schemas.TAG.dump_many(readable(namespace, repo_name)["tags"])
+    return schemas.TAG.dump_many(readable(namespace, repo_name, caller())["tags"])
 
 
 @web.route(blueprint, REPOSITORY + "tags/<tag>/", methods=["GET"])
 def tag_detail(namespace, repo_name, tag):
     """Show one tag."""
-    readable(namespace, repo_name)
+    readable(namespace, repo_name, caller())
     return schemas.TAG.dump(store().get_tag(namespace, repo_name, tag))
 
 

@@ -19,7 +19,9 @@ _ONE_MILLISECOND = timedelta(milliseconds=1)
 def format_timestamp(moment):
     """Render an aware datetime as a stamp, truncated to the millisecond."""
     utc = moment.astimezone(timezone.utc)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (utc.microsecond // 1000)
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (
+        utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond // 1000,
+    )
 
 
 def parse_timestamp(stamp):
@@ -43,8 +45,8 @@ class Clock:
 
     def __init__(self, frozen_at=None):
         """Start in real time, or frozen at the stamp ``frozen_at``."""
-        self._start = None if frozen_at is None else parse_timestamp(frozen_at)
-        self._frozen = self._start
+        self._start = None if frozen_at is None else format_timestamp(parse_timestamp(frozen_at))
+        self._frozen = self._start  # the frozen stamp, or None in real time
         self._lock = threading.Lock()
 
     @property
@@ -55,7 +57,7 @@ class Clock:
     def now(self):
         """Return the current time as a stamp."""
         frozen = self._frozen
-        return format_timestamp(frozen if frozen is not None else datetime.now(timezone.utc))
+        return frozen if frozen is not None else format_timestamp(datetime.now(timezone.utc))
 
     def later_than(self, previous):
         """Return now; in real time, at least one millisecond after ``previous``.
@@ -71,14 +73,14 @@ class Clock:
     def freeze(self, stamp):
         """Stop the clock at ``stamp``."""
         with self._lock:
-            self._frozen = parse_timestamp(stamp)
+            self._frozen = format_timestamp(parse_timestamp(stamp))
 
     def advance(self, milliseconds):
         """Move a frozen clock forward; ValueError if it is running."""
         with self._lock:
             if self._frozen is None:
                 raise ValueError("The clock is not frozen.")
-            self._frozen += timedelta(milliseconds=milliseconds)
+            self._frozen = format_timestamp(parse_timestamp(self._frozen) + timedelta(milliseconds=milliseconds))
 
     def unfreeze(self):
         """Return to real time."""
