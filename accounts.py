@@ -189,6 +189,17 @@ class Accounts:
             return check_password_hash(hashed, password)
         return hmac.compare_digest(plain.encode("utf-8"), password.encode("utf-8"))
 
+    def authenticate_password(self, username, password):
+        """Return the User of a user name and password (HTTP Basic); None with accounts off.
+
+        Raises InvalidCredentials for credentials that do not match.
+        """
+        if not self.enabled:
+            return None
+        if not self._password_matches(username, password):
+            raise InvalidCredentials()
+        return User(username, self.users()[username][2])
+
     def authenticate(self, authorization):
         """Return the User an ``Authorization`` header names, or None for none.
 

@@ -14,7 +14,7 @@ from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
 import schemas
 import web
-from bodies import parse_body
+from bodies import FORM_TYPES, JSON_TYPE, parse_body
 from faults import FaultRules
 from journal import BODY_LIMIT, Journal
 from storage import state
@@ -25,6 +25,7 @@ ADMIN_PREFIX = "/_hub"
 STATE_BODY_LIMIT = 64 * 1024 * 1024
 SOCKET_KEY = "hubserver.socket"  # the client's socket, where the WSGI server provides it
 INJECTED = {"detail": "Injected fault."}
+JOURNALED_TYPES = (JSON_TYPE, *FORM_TYPES)
 
 
 class Admin:
@@ -105,7 +106,9 @@ def note_status(response):
 
 
 def _small_body(current, environ):
-    """Return the raw request body if there is one of at most BODY_LIMIT bytes; else None."""
+    """Return the raw JSON or form body if there is one of at most BODY_LIMIT bytes; else None."""
+    if current.mimetype not in JOURNALED_TYPES:
+        return None  # not kept anyway; and a blob upload's stream is the view's to read
     length = environ.get("CONTENT_LENGTH")
     chunked = environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
     if not chunked and (not length or not length.isdigit() or not 0 < int(length) <= BODY_LIMIT):

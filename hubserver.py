@@ -21,6 +21,10 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 import admin
 import api
+from registry import views as registry
+from registry.errors import RegistryError
+from registry import gc
+from registry.blobs import BlobStore
 from accounts import (
     AccessError,
     Accounts,
@@ -36,6 +40,7 @@ from bodies import FORM_TYPES, JSON_TYPE
 from clock import Clock, parse_timestamp
 from storage import (
     CorruptNamespace,
+    ManifestNotFound,
     state,
     NamespaceBusy,
     NamespaceStore,
@@ -56,11 +61,13 @@ DEFAULTS = {
     "FROZEN_TIME": None,
     "JOURNAL_SIZE": 1000,
     "USERS": None,
+    "MAX_BLOB_SIZE": 10 * 1024**3,
 }
 
 # The answer to each domain error: its status, and the detail shown (None: the error's own message).
 STORAGE_ANSWERS = {
     RepositoryNotFound: (404, "Not found."),
+    ManifestNotFound: (404, "Not found."),
     TagNotFound: (404, "Not found."),
     RepositoryExists: (409, None),
     CorruptNamespace: (500, None),
@@ -122,8 +129,11 @@ def create_app(config=None):
     app.extensions[api.ACCOUNTS_KEY] = accounts = Accounts(users and str(users), TokenStore(store.data_dir, store.lock_timeout))
     if accounts.enabled:
         accounts.check_users_file()
+    app.extensions[registry.BLOBS_KEY] = BlobStore(store.data_dir, int(app.config["MAX_BLOB_SIZE"]))
     app.url_map.merge_slashes = False  # "a//b" is a 404, never an HTML redirect
+    app.url_map.redirect_defaults = False  # /v2/library/x is as good as /v2/x: no redirect
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(registry.blueprint)
     if app.config["ADMIN"]:
         admin.install(app, store, clock, seed, int(app.config["JOURNAL_SIZE"]))
     if accounts.enabled:
@@ -133,7 +143,9 @@ def create_app(config=None):
 
 
 def error_response(error):
-    """Turn any exception into the contract's JSON error answer."""
+    """Turn any exception into the contract's JSON error answer (the registry's shape under /v2/)."""
+    if request.path == "/v2" or request.path.startswith("/v2/"):
+        return _registry_error_response(_as_registry_error(error))
     headers = {}
     if isinstance(error, ValidationError):
         status, body = 400, error.messages
@@ -161,6 +173,29 @@ def error_response(error):
         status, body = 500, {"detail": HTTP_DETAILS[500]}
     response = json_answer(body, status)
     response.headers.update(headers)
+    return response
+
+
+# What the errors raised outside the registry views mean in the registry protocol.
+REGISTRY_CODES = {401: "UNAUTHORIZED", 403: "DENIED", 404: "NAME_UNKNOWN", 405: "UNSUPPORTED", 413: "SIZE_INVALID"}
+
+
+def _as_registry_error(error):
+    if isinstance(error, RegistryError):
+        return error
+    if isinstance(error, AccessError):
+        return RegistryError("DENIED" if isinstance(error, PermissionDenied) else "UNAUTHORIZED")
+    if isinstance(error, HTTPException) and error.code in REGISTRY_CODES:
+        return RegistryError(REGISTRY_CODES[error.code], status=error.code)
+    if not isinstance(error, HTTPException):
+        log.exception("unexpected error on %s %s", request.method, request.path)
+    return RegistryError("UNSUPPORTED", str(error), status=500)
+
+
+def _registry_error_response(error):
+    response = json_answer(error.body(), error.status)
+    if error.status == 401:
+        response.headers["WWW-Authenticate"] = registry.CHALLENGE
     return response
 
 
@@ -209,7 +244,8 @@ def build_parser():
     env = os.environ.get
     parser = argparse.ArgumentParser(
         prog="hubserver.py",
-        description="A local stand-in for a hosted Docker image repository hub (the /v1/repositories API).",
+        description="A local stand-in for a hosted Docker image repository hub (the /v1/repositories API),"
+        " and an image registry (/v2/). 'hubserver.py gc --data-dir D' removes unreferenced blobs.",
         epilog="Each option's default can also be set with the environment variable shown.",
     )
     parser.add_argument(
@@ -240,6 +276,13 @@ def build_parser():
         type=_positive_int,
         default=env("HUB_THREADS", "8"),
         help="requests served at once (HUB_THREADS; default 8)",
+    )
+    parser.add_argument(
+        "--max-blob-size",
+        type=_positive_int,
+        metavar="BYTES",
+        default=env("HUB_MAX_BLOB_SIZE", str(DEFAULTS["MAX_BLOB_SIZE"])),
+        help="largest blob a /v2/ push may upload, in bytes (HUB_MAX_BLOB_SIZE; default 10 GiB)",
     )
     parser.add_argument(
         "--users",
@@ -298,7 +341,23 @@ class _SocketTask(WSGITask):
 
 
 class _SocketChannel(HTTPChannel):
+    """A waitress channel that hangs up at once on a TLS handshake.
+
+    hubserver speaks plain HTTP. Registry clients told a registry is insecure
+    try HTTPS first and fall back to HTTP when that fails: waiting for the end
+    of an HTTP header that never comes would cost them their whole handshake
+    timeout (10 s for skopeo) on every connection.
+    """
+
     task_class = _SocketTask
+    _first_bytes = True
+
+    def received(self, data):
+        if self._first_bytes and data[:1] == b"\x16":  # a TLS record of type handshake
+            self.will_close = True
+            return False
+        self._first_bytes = False
+        return super().received(data)
 
 
 def serve(args, data_dir):
@@ -311,10 +370,13 @@ def serve(args, data_dir):
         "FROZEN_TIME": args.frozen_time,
         "JOURNAL_SIZE": args.journal_size,
         "USERS": args.users,
+        "MAX_BLOB_SIZE": args.max_blob_size,
     }
     try:
         app = create_app(config)
-        server = create_server(app, host=args.host, port=args.port, threads=args.threads)
+        server = create_server(
+            app, host=args.host, port=args.port, threads=args.threads, max_request_body_size=args.max_blob_size
+        )
     except (OSError, state.InvalidState, StorageError, AccountsFileError) as error:
         print("hubserver: cannot start: %s" % error, file=sys.stderr)
         return 1
@@ -325,8 +387,22 @@ def serve(args, data_dir):
     return 0
 
 
+def collect_garbage(argv):
+    """``hubserver.py gc --data-dir D``: remove blobs no manifest references; report what was freed."""
+    parser = argparse.ArgumentParser(prog="hubserver.py gc", description=collect_garbage.__doc__.split(": ", 1)[1])
+    parser.add_argument("--data-dir", default=os.environ.get("HUB_DATA_DIR", DEFAULTS["DATA_DIR"]), help="the data directory (HUB_DATA_DIR; default ./data)")
+    args = parser.parse_args(argv)
+    store = NamespaceStore(args.data_dir, Clock())
+    count, freed = gc.collect(store, BlobStore(store.data_dir, DEFAULTS["MAX_BLOB_SIZE"]))
+    print("removed %d unreferenced blob(s), %d bytes" % (count, freed))
+    return 0
+
+
 def main(argv=None):
-    """Run the server until SIGINT or SIGTERM; return the exit status."""
+    """Run the server until SIGINT or SIGTERM (or the gc command); return the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["gc"]:
+        return collect_garbage(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if not args.ephemeral:

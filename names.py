@@ -9,6 +9,7 @@ import re
 NAME_PATTERN = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*", re.ASCII)
 TAG_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}", re.ASCII)
 IMAGE_ID_PATTERN = re.compile(r"[a-f0-9]{64}", re.ASCII)
+DIGEST_PATTERN = re.compile(r"sha256:[a-f0-9]{64}", re.ASCII)
 
 NAMESPACE_LENGTH = (2, 200)
 REPO_NAME_LENGTH = (2, 255)
@@ -47,3 +48,8 @@ def is_tag(value):
 def is_image_id(value):
     """Tell whether ``value`` is an image id (64 lowercase hex digits)."""
     return isinstance(value, str) and bool(IMAGE_ID_PATTERN.fullmatch(value))
+
+
+def is_digest(value):
+    """Tell whether ``value`` is a sha256 content digest, ``sha256:`` and 64 hex digits."""
+    return isinstance(value, str) and bool(DIGEST_PATTERN.fullmatch(value))

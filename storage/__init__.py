@@ -2,6 +2,7 @@
 
 from storage.errors import (
     CorruptNamespace,
+    ManifestNotFound,
     NamespaceBusy,
     RepositoryExists,
     RepositoryNotFound,
@@ -12,6 +13,7 @@ from storage.namespaces import NamespaceStore
 
 __all__ = [
     "CorruptNamespace",
+    "ManifestNotFound",
     "NamespaceBusy",
     "NamespaceStore",
     "RepositoryExists",

@@ -1,19 +1,25 @@
-"""The namespace file, format 1: how it is written, and how it is read and checked.
+"""The namespace file, format 2: how it is written, and how it is read and checked.
 
 A reader accepts any key order (people write fixtures by hand) but checks the
 structure, the types and the names, and never guesses: a file that breaks a
 rule is reported as corrupt. The writer always writes keys in the order below.
+
+Format 2 adds to each repository the manifests pushed to it through /v2/,
+after ``starred_by``. A format 1 file (no ``manifests``) is read as one with
+none, and written back as format 2.
 """
 
 import json
 
 from clock import is_timestamp
-from names import is_image_id, is_namespace, is_repo_path, is_tag
+from names import is_digest, is_image_id, is_namespace, is_repo_path, is_tag
 from storage.errors import CorruptNamespace
 
-FORMAT = 1
+FORMAT = 2
+READABLE_FORMATS = (1, 2)
 DOCUMENT_KEYS = ("format", "namespace", "repositories")
 TAG_KEYS = ("tag", "image_id")
+MANIFEST_KEYS = ("digest", "media_type", "size")
 
 
 def _is_text(limit):
@@ -49,8 +55,10 @@ REPOSITORY_CHECKS = {
     "pushed_at": _is_optional_timestamp,
     "tags": None,
     "starred_by": None,
+    "manifests": None,
 }
 REPOSITORY_KEYS = tuple(REPOSITORY_CHECKS)
+FORMAT_1_KEYS = REPOSITORY_KEYS[:-1]  # format 1 had no manifests
 
 
 def new_repository(repo_name, created, description="", full_description="", is_public=True):
@@ -70,6 +78,7 @@ def new_repository(repo_name, created, description="", full_description="", is_p
         "pushed_at": None,
         "tags": [],
         "starred_by": [],
+        "manifests": [],
     }
 
 
@@ -178,32 +187,48 @@ def _require_list(value, where):
 
 
 def _check_document(namespace, document):
-    if type(document["format"]) is not int or document["format"] != FORMAT:
-        raise BrokenDocument("format %r is not %d" % (document["format"], FORMAT))
+    if type(document["format"]) is not int or document["format"] not in READABLE_FORMATS:
+        raise BrokenDocument("format %r is not one of %s" % (document["format"], READABLE_FORMATS))
     if document["namespace"] != namespace:
         raise BrokenDocument("it names namespace %r, not %r" % (document["namespace"], namespace))
     repositories = {}
     for index, raw in enumerate(_require_list(document["repositories"], "repositories")):
-        repository = _check_repository(namespace, raw, "repositories[%d]" % index)
+        repository = _check_repository(namespace, raw, "repositories[%d]" % index, document["format"])
         if repository["repo_name"] in repositories:
             raise BrokenDocument("repository %s appears twice" % repository["repo_name"])
         repositories[repository["repo_name"]] = repository
     return repositories
 
 
-def _check_repository(namespace, raw, where):
-    _require_keys(raw, REPOSITORY_KEYS, where)
+def _check_repository(namespace, raw, where, file_format):
+    _require_keys(raw, REPOSITORY_KEYS if file_format == FORMAT else FORMAT_1_KEYS, where)
     for key, check in REPOSITORY_CHECKS.items():
         if check is not None and not check(raw[key]):
             raise BrokenDocument("%s.%s has a wrong type or value: %r" % (where, key, raw[key]))
     if not is_repo_path(namespace, raw["repo_name"]):
         raise BrokenDocument("%s.repo_name %r is not a valid repository name" % (where, raw["repo_name"]))
-    repository = {key: raw[key] for key in REPOSITORY_KEYS}
+    repository = {key: raw.get(key) for key in REPOSITORY_KEYS}
     repository["tags"] = _check_tags(raw["tags"], where + ".tags")
     starred_by = _require_list(raw["starred_by"], where + ".starred_by")
     if not all(is_namespace(user) for user in starred_by):
         raise BrokenDocument("%s.starred_by holds something that is not a user name" % where)
+    repository["manifests"] = _check_manifests(raw.get("manifests", []), where + ".manifests")
     return repository
+
+
+def _check_manifests(raw_manifests, where):
+    manifests = []
+    seen = set()
+    for index, raw in enumerate(_require_list(raw_manifests, where)):
+        here = "%s[%d]" % (where, index)
+        _require_keys(raw, MANIFEST_KEYS, here)
+        if not is_digest(raw["digest"]) or raw["digest"] in seen:
+            raise BrokenDocument("%s.digest %r is not a valid, unique sha256 digest" % (here, raw["digest"]))
+        if not isinstance(raw["media_type"], str) or not _is_count(raw["size"]):
+            raise BrokenDocument("%s has a wrong media_type or size" % here)
+        seen.add(raw["digest"])
+        manifests.append({key: raw[key] for key in MANIFEST_KEYS})
+    return manifests
 
 
 def _check_tags(raw_tags, where):

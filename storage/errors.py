@@ -26,6 +26,15 @@ class TagNotFound(StorageError):
         self.tag = tag
 
 
+class ManifestNotFound(StorageError):
+    """The repository holds no manifest of that tag or digest."""
+
+    def __init__(self, namespace, repo_name, reference):
+        super().__init__("Manifest %s of %s/%s is unknown." % (reference, namespace, repo_name), namespace)
+        self.repo_name = repo_name
+        self.reference = reference
+
+
 class RepositoryExists(StorageError):
     """A repository of that name exists already."""
 

@@ -14,7 +14,14 @@ from types import MappingProxyType
 
 from names import is_namespace
 from storage import document
-from storage.errors import CorruptNamespace, NamespaceBusy, RepositoryExists, RepositoryNotFound, TagNotFound
+from storage.errors import (
+    CorruptNamespace,
+    ManifestNotFound,
+    NamespaceBusy,
+    RepositoryExists,
+    RepositoryNotFound,
+    TagNotFound,
+)
 from storage.commits import GroupCommit, WriterTimeout
 from storage.files import FileLocks, LockTimeout, ParsedFileCache, atomic_write, fsync_folder
 
@@ -148,18 +155,80 @@ class NamespaceStore:
         """Point ``tag`` at ``image_id``, counting a push; return (tag, created)."""
 
         def put(repositories):
-            repository = self._edit(repositories, namespace, repo_name)
-            entry = {"tag": tag, "image_id": image_id}
-            tags = [entry if old["tag"] == tag else old for old in repository["tags"]]
-            created = all(old["tag"] != tag for old in repository["tags"])
-            if created:
-                tags.append(entry)
-            repository.update(
-                tags=tags, upload=repository["upload"] + 1, pushed_at=repository["updated"]
-            )
-            return entry, created
+            return self._push_tag(self._edit(repositories, namespace, repo_name), tag, image_id)
 
         return self._change(namespace, put, existing=repo_name)
+
+    @staticmethod
+    def _push_tag(repository, tag, image_id):
+        """Point a tag of a repository copy just stamped as updated; count the push."""
+        entry = {"tag": tag, "image_id": image_id}
+        tags = [entry if old["tag"] == tag else old for old in repository["tags"]]
+        created = all(old["tag"] != tag for old in repository["tags"])
+        if created:
+            tags.append(entry)
+        repository.update(tags=tags, upload=repository["upload"] + 1, pushed_at=repository["updated"])
+        return entry, created
+
+    # Manifests, pushed and pulled through /v2/
+
+    def record_manifest(self, namespace, repo_name, manifest, tag=None):
+        """Keep a pushed manifest ({digest, media_type, size}); with ``tag``, point the tag at it.
+
+        A repository that does not exist yet is created (public, empty
+        description), as hosted hubs do on a push. A push by tag counts as a
+        push of that tag.
+        """
+
+        def record(repositories):
+            if repo_name not in repositories:
+                repositories[repo_name] = document.new_repository(repo_name, self._clock.now())
+            repository = self._edit(repositories, namespace, repo_name) if tag else dict(repositories[repo_name])
+            if all(known["digest"] != manifest["digest"] for known in repository["manifests"]):
+                repository["manifests"] = repository["manifests"] + [dict(manifest)]
+            if tag:
+                self._push_tag(repository, tag, manifest["digest"].split(":", 1)[1])
+            repositories[repo_name] = repository
+
+        self._change(namespace, record)
+
+    def manifest(self, namespace, repo_name, reference):
+        """Return the manifest a tag or a digest names; ManifestNotFound if there is none."""
+        repository = self.get_repository(namespace, repo_name)
+        digest = reference
+        if not reference.startswith("sha256:"):
+            entry = next((entry for entry in repository["tags"] if entry["tag"] == reference), None)
+            digest = None if entry is None else "sha256:" + entry["image_id"]
+        found = next((known for known in repository["manifests"] if known["digest"] == digest), None)
+        if found is None:
+            raise ManifestNotFound(namespace, repo_name, reference)
+        return found
+
+    def count_pull(self, namespace, repo_name):
+        """Count a pull: ``download`` up by one, ``pulled_at`` now; ``updated`` stays."""
+
+        def pull(repositories):
+            repository = dict(self._existing(repositories, namespace, repo_name))
+            repository.update(download=repository["download"] + 1, pulled_at=self._clock.now())
+            repositories[repo_name] = repository
+
+        self._change(namespace, pull, existing=repo_name)
+
+    def delete_manifest(self, namespace, repo_name, digest):
+        """Forget a manifest and every tag pointing at it; ManifestNotFound if unknown."""
+
+        def delete(repositories):
+            current = self._existing(repositories, namespace, repo_name)
+            if all(known["digest"] != digest for known in current["manifests"]):
+                raise ManifestNotFound(namespace, repo_name, digest)
+            image_id = digest.split(":", 1)[1]
+            tagged = any(entry["image_id"] == image_id for entry in current["tags"])
+            repository = self._edit(repositories, namespace, repo_name) if tagged else dict(current)
+            repository["manifests"] = [known for known in current["manifests"] if known["digest"] != digest]
+            repository["tags"] = [entry for entry in current["tags"] if entry["image_id"] != image_id]
+            repositories[repo_name] = repository
+
+        self._change(namespace, delete, existing=repo_name)
 
     def star_repository(self, namespace, repo_name, user, starred):
         """Add (``starred``) or take back ``user``'s star; stars do not change ``updated``."""

@@ -11,7 +11,7 @@ IMAGE = "a" * 64
 STAMP = "2015-06-07T10:41:31.882Z"
 
 
-def namespace_document(namespace, *names, **fields):
+def namespace_document(namespace, *names, file_format=2, **fields):
     repositories = []
     for name in names:
         repository = {
@@ -19,9 +19,11 @@ def namespace_document(namespace, *names, **fields):
             "logo": "default-icon.jpg", "is_automated": False, "created": STAMP, "updated": STAMP,
             "download": 0, "upload": 0, "pulled_at": None, "pushed_at": None, "tags": [], "starred_by": [],
         }
+        if file_format == 2:
+            repository["manifests"] = []
         repository.update(fields)
         repositories.append(repository)
-    return {"format": 1, "namespace": namespace, "repositories": repositories}
+    return {"format": file_format, "namespace": namespace, "repositories": repositories}
 
 
 def names_in(client, namespace):
@@ -157,6 +159,11 @@ def test_state_import_replaces_all_data(client):
     assert client.get("/_hub/state").get_json() == state
     assert client.get("/v1/repositories/madams/bb").get_json()["download"] == 7
     assert names_in(client, "gone") == []
+
+
+def test_a_format_1_state_is_read_and_exported_as_format_2(client):
+    client.put("/_hub/state", json={"format": 1, "namespaces": [namespace_document("madams", "aa", file_format=1)]})
+    assert client.get("/_hub/state").get_json() == {"format": 1, "namespaces": [namespace_document("madams", "aa")]}
 
 
 @pytest.mark.parametrize(

@@ -343,7 +343,7 @@ def test_a_wrong_method_is_405_with_allow(client, method, path, allowed):
 
 
 def test_an_unknown_path_is_a_json_404(client):
-    assert_error(client.get("/v2/nothing/here"), 404, NOT_FOUND)
+    assert_error(client.get("/v3/nothing/here"), 404, NOT_FOUND)
 
 
 def test_options_answers_json_with_allow(client):

@@ -12,8 +12,10 @@ REFERENCE = (PROJECT / "docs" / "api.md").read_text("utf-8")
 
 
 def documented_form(rule):
-    """Return a rule as the reference writes it: with its trailing slash, without converters."""
-    return re.sub(r"<\w+:(\w+)>", r"<\1>", rule.rstrip("/") + "/")
+    """Return a rule as the reference writes it: with its trailing slash, without converters,
+    and with both shapes of a registry name written ``<name>``."""
+    rule = re.sub(r"<\w+:(\w+)>", r"<\1>", rule.rstrip("/") + "/")
+    return re.sub(r"^/v2/(<namespace>/)?<repo_name>/", "/v2/<name>/", rule)
 
 
 def routes(app):

@@ -142,13 +142,13 @@ def test_a_returned_repository_is_a_snapshot(store):
     assert (before["tags"], before["description"]) == ([], "")
 
 
-def test_the_file_is_format_1_indented_by_two_spaces_in_key_order(store, tmp_path):
+def test_the_file_is_format_2_indented_by_two_spaces_in_key_order(store, tmp_path):
     store.create_repository("madams", "repo")
     store.put_tag("madams", "repo", "latest", IMAGE_A)
     text = (tmp_path / "madams.json").read_text("utf-8")
     parsed = json.loads(text)
     assert list(parsed) == ["format", "namespace", "repositories"]
-    assert (parsed["format"], parsed["namespace"]) == (1, "madams")
+    assert (parsed["format"], parsed["namespace"]) == (2, "madams")
     assert list(parsed["repositories"][0]) == list(document.REPOSITORY_KEYS)
     assert list(parsed["repositories"][0]["tags"][0]) == ["tag", "image_id"]
     assert text == json.dumps(parsed, indent=2, ensure_ascii=False) + "\n"
@@ -209,7 +209,9 @@ def test_a_hand_written_file_in_any_key_order_is_read_and_rewritten_in_order(sto
     assert (repository["download"], repository["tags"]) == (103, [{"tag": "latest", "image_id": IMAGE_A}])
     store.update_repository("madams", "test", description="changed")
     rewritten = json.loads((tmp_path / "madams.json").read_text())
+    assert rewritten["format"] == 2  # a format 1 file is written back as format 2
     assert list(rewritten["repositories"][0]) == list(document.REPOSITORY_KEYS)
+    assert rewritten["repositories"][0]["manifests"] == []
     assert rewritten["repositories"][0]["download"] == 103
 
 
@@ -230,7 +232,10 @@ BROKEN_FILES = {
     "truncated": json.dumps(hand_written()).encode()[:-10],
     "not utf-8": b'{"format": 1, "namespace": "\xff"}',
     "a list": b"[]",
-    "format 2": json.dumps({**hand_written(), "format": 2}).encode(),
+    "format 2 without manifests": json.dumps({**hand_written(), "format": 2}).encode(),
+    "format 3": json.dumps({**hand_written(), "format": 3}).encode(),
+    "format 1 with manifests": json.dumps(hand_written(manifests=[])).encode(),
+    "bad manifest": json.dumps({**hand_written(manifests=[{"digest": "sha256:x", "media_type": "m", "size": 1}]), "format": 2}).encode(),
     "format true": json.dumps({**hand_written(), "format": True}).encode(),
     "other namespace": json.dumps(hand_written("acme")).encode(),
     "missing key": json.dumps(_without("logo")).encode(),

@@ -1,0 +1,447 @@
+"""The OCI distribution API under ``/v2/``: blobs, uploads, manifests, tags, catalog, referrers.
+
+A name is ``<namespace>/<repo_name>``, or ``<repo_name>`` for
+``library/<repo_name>``. What is pushed shows in the hub API: a manifest
+pushed by tag is a hub tag (its image id the digest's hex) and a push; a
+manifest GET is a pull. Answers follow the CNCF distribution registry where
+the spec lets a registry choose.
+"""
+
+import base64
+import binascii
+import hashlib
+import re
+
+from flask import Blueprint, Response, current_app, request, send_file
+
+import web
+from names import is_digest, is_repo_path
+from registry import manifests
+from registry.blobs import DigestMismatch, RangeMismatch, TooLarge, UploadUnknown
+from registry.errors import RegistryError
+from storage import ManifestNotFound, RepositoryNotFound
+
+blueprint = Blueprint("registry", __name__, url_prefix="/v2")
+BLOBS_KEY = "hubserver.blobs"
+API_VERSION = {"Docker-Distribution-API-Version": "registry/2.0"}
+CHALLENGE = 'Basic realm="hubserver"'
+CONTENT_RANGE = re.compile(r"(?:bytes[ =])?(\d+)-(\d+)(?:/\d+|/\*)?")
+
+
+def hub():
+    """Return (store, blobs, accounts) of the application."""
+    extensions = current_app.extensions
+    return extensions["hubserver.store"], extensions[BLOBS_KEY], extensions["hubserver.accounts"]
+
+
+def name_route(rule, methods):
+    """Register a view for both name shapes: ``<namespace>/<repo_name>`` and ``<repo_name>``."""
+
+    def register(view):
+        blueprint.add_url_rule("/<namespace>/<repo_name>" + rule, view_func=view, methods=methods)
+        blueprint.add_url_rule("/<repo_name>" + rule, view_func=view, methods=methods, defaults={"namespace": "library"})
+        return view
+
+    return register
+
+
+@blueprint.after_request
+def announce_version(response):
+    """Say which protocol this is, on every /v2/ answer."""
+    response.headers.update(API_VERSION)
+    return response
+
+
+# Who may do what
+
+
+def registry_caller():
+    """Return the User that Basic or Token credentials name, or None; 401 for bad credentials."""
+    _, _, accounts = hub()
+    header = request.headers.get("Authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    try:
+        if scheme.lower() == "basic":
+            username, _, password = base64.b64decode(credentials.strip(), validate=True).decode("utf-8").partition(":")
+            return accounts.authenticate_password(username, password)
+        return accounts.authenticate(header)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise RegistryError("UNAUTHORIZED") from None
+
+
+def unauthorized():
+    return RegistryError("UNAUTHORIZED")
+
+
+def checked_name(namespace, repo_name):
+    if not is_repo_path(namespace, repo_name):
+        raise RegistryError("NAME_UNKNOWN", {"name": "%s/%s" % (namespace, repo_name)})
+
+
+def may_read(namespace, repo_name):
+    """Check the caller may read the repository (if it exists); return the caller."""
+    checked_name(namespace, repo_name)
+    store, _, accounts = hub()
+    user = registry_caller()
+    try:
+        repository = store.get_repository(namespace, repo_name)
+    except RepositoryNotFound:
+        return user
+    if not accounts.can_read(user, namespace, repository):
+        raise unauthorized() if user is None else RegistryError("NAME_UNKNOWN", {"name": "%s/%s" % (namespace, repo_name)})
+    return user
+
+
+def may_write(namespace, repo_name):
+    """Check the caller may push to the repository; return the caller."""
+    checked_name(namespace, repo_name)
+    _, _, accounts = hub()
+    user = registry_caller()
+    if accounts.enabled and user is None:
+        raise unauthorized()
+    if not accounts.may_act_for(user, namespace):
+        raise RegistryError("DENIED")
+    return user
+
+
+def repository_or_unknown(namespace, repo_name):
+    store, _, _ = hub()
+    try:
+        return store.get_repository(namespace, repo_name)
+    except RepositoryNotFound:
+        raise RegistryError("NAME_UNKNOWN", {"name": "%s/%s" % (namespace, repo_name)}) from None
+
+
+# The base, the catalog
+
+
+@web.route(blueprint, "/", methods=["GET"])
+def base():
+    """Tell a client this is a registry (401 with a challenge when accounts want credentials)."""
+    _, _, accounts = hub()
+    if accounts.enabled and registry_caller() is None:
+        raise unauthorized()
+    return {}
+
+
+@web.route(blueprint, "/_catalog", methods=["GET"])
+def catalog():
+    """List the repositories the caller may see, ``namespace/repo_name``, in lexical order."""
+    store, _, accounts = hub()
+    user = registry_caller()
+    names = sorted(
+        "%s/%s" % (namespace, repository["repo_name"])
+        for namespace in store.namespace_names()
+        for repository in store.list_repositories(namespace)
+        if accounts.can_read(user, namespace, repository)
+    )
+    page, link = paged(names)
+    return web_answer({"repositories": page}, link)
+
+
+def paged(items):
+    """Return (page, Link header or None) of sorted ``items`` for ?n=&last=, as the CNCF registry pages."""
+    last = request.args.get("last")
+    if last:
+        items = [item for item in items if item > last]
+    try:
+        count = int(request.args["n"])
+    except (KeyError, ValueError):
+        return items, None
+    if count < 0:
+        raise RegistryError("UNSUPPORTED", {"n": count}, status=400)
+    page = items[:count]
+    if len(items) <= count or not page:
+        return page, None
+    return page, '<%s?last=%s&n=%d>; rel="next"' % (request.path, page[-1], count)
+
+
+def web_answer(body, link=None):
+    response = web.json_answer(body, 200)
+    if link:
+        response.headers["Link"] = link
+    return response
+
+
+@name_route("/tags/list", ["GET"])
+def tags_list(namespace, repo_name):
+    """List the repository's tags that name a manifest, in lexical order."""
+    may_read(namespace, repo_name)
+    repository = repository_or_unknown(namespace, repo_name)
+    known = {entry["digest"] for entry in repository["manifests"]}
+    tags = sorted(entry["tag"] for entry in repository["tags"] if "sha256:" + entry["image_id"] in known)
+    page, link = paged(tags)
+    return web_answer({"name": "%s/%s" % (namespace, repo_name), "tags": page}, link)
+
+
+# Blobs
+
+
+@name_route("/blobs/<digest>", ["GET", "HEAD"])
+def get_blob(namespace, repo_name, digest):
+    """Send a blob (with Range), or its headers for HEAD."""
+    may_read(namespace, repo_name)
+    _, blobs, _ = hub()
+    if not is_digest(digest):
+        raise RegistryError("DIGEST_INVALID", {"digest": digest})
+    if blobs.size(digest) is None:
+        raise RegistryError("BLOB_UNKNOWN", {"digest": digest})
+    response = send_file(blobs.path(digest), mimetype="application/octet-stream", etag=digest, conditional=True)
+    response.headers["Docker-Content-Digest"] = digest
+    return response
+
+
+@name_route("/blobs/<digest>", ["DELETE"])
+def delete_blob(namespace, repo_name, digest):
+    """Delete a blob."""
+    may_write(namespace, repo_name)
+    _, blobs, _ = hub()
+    if not is_digest(digest):
+        raise RegistryError("DIGEST_INVALID", {"digest": digest})
+    if not blobs.delete(digest):
+        raise RegistryError("BLOB_UNKNOWN", {"digest": digest})
+    return accepted({"Docker-Content-Digest": digest})
+
+
+def accepted(headers):
+    response = web.no_content(202)
+    response.headers.update(headers)
+    response.headers["Content-Length"] = "0"
+    return response
+
+
+def upload_headers(namespace, repo_name, upload, size):
+    location = "%s/v2/%s/%s/blobs/uploads/%s" % (request.host_url.rstrip("/"), namespace, repo_name, upload)
+    return {"Location": location, "Range": "0-%d" % max(size - 1, 0), "Docker-Upload-UUID": upload}
+
+
+def body_chunks():
+    """Yield the request body in chunks, whatever its size (the blob limit, not the body limit)."""
+    _, blobs, _ = hub()
+    request.max_content_length = blobs.max_size
+    stream = request.stream
+    for chunk in iter(lambda: stream.read(1024 * 1024), b""):
+        yield chunk
+
+
+def finished(namespace, repo_name, digest):
+    response = web.no_content(201)
+    response.headers.update(
+        {"Location": "%s/v2/%s/%s/blobs/%s" % (request.host_url.rstrip("/"), namespace, repo_name, digest),
+         "Docker-Content-Digest": digest, "Content-Length": "0"}
+    )
+    return response
+
+
+@name_route("/blobs/uploads/", ["POST"])
+def start_upload(namespace, repo_name):
+    """Open an upload; or mount a blob (?mount=&from=); or take a whole blob (?digest=)."""
+    may_write(namespace, repo_name)
+    _, blobs, _ = hub()
+    mount = request.args.get("mount")
+    if mount and is_digest(mount) and blobs.size(mount) is not None:
+        return finished(namespace, repo_name, mount)
+    upload = blobs.start()
+    digest = request.args.get("digest")
+    if digest:
+        return finish_with(namespace, repo_name, upload, digest)
+    return accepted(upload_headers(namespace, repo_name, upload, 0))
+
+
+def finish_with(namespace, repo_name, upload, digest, start=None):
+    """Add the request body to an upload and make it the blob ``digest``."""
+    _, blobs, _ = hub()
+    append(upload, start)
+    try:
+        blobs.finish(upload, digest)
+    except DigestMismatch:
+        raise RegistryError("DIGEST_INVALID", {"digest": digest}) from None
+    return finished(namespace, repo_name, digest)
+
+
+def append(upload, start):
+    _, blobs, _ = hub()
+    try:
+        return blobs.append(upload, body_chunks(), start)
+    except UploadUnknown:
+        raise RegistryError("BLOB_UPLOAD_UNKNOWN", {"uuid": upload}) from None
+    except RangeMismatch as error:
+        raise RegistryError("RANGE_INVALID", {"size": error.size}) from None
+    except TooLarge:
+        blobs.cancel(upload)
+        raise RegistryError("SIZE_INVALID", {"max": blobs.max_size}, status=413) from None
+
+
+def chunk_start():
+    """Return where a chunk says it starts (Content-Range), or None."""
+    header = request.headers.get("Content-Range")
+    if not header:
+        return None
+    match = CONTENT_RANGE.fullmatch(header.strip())
+    if not match:
+        raise RegistryError("RANGE_INVALID", {"Content-Range": header})
+    return int(match.group(1))
+
+
+def known_upload(upload):
+    _, blobs, _ = hub()
+    try:
+        return blobs.upload_size(upload)
+    except UploadUnknown:
+        raise RegistryError("BLOB_UPLOAD_UNKNOWN", {"uuid": upload}) from None
+
+
+@name_route("/blobs/uploads/<upload>", ["PATCH"])
+def upload_chunk(namespace, repo_name, upload):
+    """Add a chunk to an upload; 416 for one out of order."""
+    may_write(namespace, repo_name)
+    known_upload(upload)
+    size = append(upload, chunk_start())
+    return accepted(upload_headers(namespace, repo_name, upload, size))
+
+
+@name_route("/blobs/uploads/<upload>", ["PUT"])
+def finish_upload(namespace, repo_name, upload):
+    """Finish an upload (?digest=), with or without a last chunk."""
+    may_write(namespace, repo_name)
+    known_upload(upload)
+    digest = request.args.get("digest")
+    if not digest:
+        raise RegistryError("DIGEST_INVALID", {"digest": None})
+    return finish_with(namespace, repo_name, upload, digest, chunk_start())
+
+
+@name_route("/blobs/uploads/<upload>", ["GET"])
+def upload_status(namespace, repo_name, upload):
+    """Tell how much of an upload has arrived."""
+    may_write(namespace, repo_name)
+    size = known_upload(upload)
+    response = web.no_content(204)
+    response.headers.update(upload_headers(namespace, repo_name, upload, size))
+    return response
+
+
+@name_route("/blobs/uploads/<upload>", ["DELETE"])
+def cancel_upload(namespace, repo_name, upload):
+    """Cancel an upload."""
+    may_write(namespace, repo_name)
+    _, blobs, _ = hub()
+    known_upload(upload)
+    blobs.cancel(upload)
+    return web.no_content(204)
+
+
+# Manifests
+
+
+def manifest_headers(digest, media_type, size):
+    return {"Docker-Content-Digest": digest, "Content-Type": media_type, "Content-Length": str(size), "ETag": '"%s"' % digest}
+
+
+@name_route("/manifests/<reference>", ["GET", "HEAD"])
+def get_manifest(namespace, repo_name, reference):
+    """Send a manifest by tag or digest; a GET counts as a pull."""
+    may_read(namespace, repo_name)
+    store, blobs, _ = hub()
+    repository_or_unknown(namespace, repo_name)
+    try:
+        manifest = store.manifest(namespace, repo_name, reference)
+    except ManifestNotFound:
+        raise RegistryError("MANIFEST_UNKNOWN", {"reference": reference}) from None
+    headers = manifest_headers(manifest["digest"], manifest["media_type"], manifest["size"])
+    if request.method == "HEAD":
+        response = Response(status=200, headers=headers)
+        return response
+    data = blobs.read(manifest["digest"])
+    store.count_pull(namespace, repo_name)
+    return Response(data, status=200, headers=headers)
+
+
+@name_route("/manifests/<reference>", ["PUT"])
+def put_manifest(namespace, repo_name, reference):
+    """Take a manifest whose every blob and child manifest exists; by tag, it is a push."""
+    may_write(namespace, repo_name)
+    store, blobs, _ = hub()
+    request.max_content_length = manifests.MAX_SIZE
+    data = request.get_data()
+    try:
+        media_type, document = manifests.parse(data, request.headers.get("Content-Type", ""))
+    except manifests.InvalidManifest as error:
+        raise RegistryError("MANIFEST_INVALID", str(error)) from None
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    tag = None if reference.startswith("sha256:") else reference
+    if tag is None and reference != digest:
+        raise RegistryError("DIGEST_INVALID", {"digest": reference})
+    if tag is not None and not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}", tag):
+        raise RegistryError("MANIFEST_INVALID", {"tag": tag})
+    check_references(namespace, repo_name, media_type, document)
+    blobs.put_bytes(data)
+    store.record_manifest(namespace, repo_name, {"digest": digest, "media_type": media_type, "size": len(data)}, tag)
+    response = web.no_content(201)
+    response.headers.update(
+        {"Location": "%s/v2/%s/%s/manifests/%s" % (request.host_url.rstrip("/"), namespace, repo_name, digest),
+         "Docker-Content-Digest": digest, "Content-Length": "0"}
+    )
+    if "subject" in document:
+        response.headers["OCI-Subject"] = document["subject"]["digest"]
+    return response
+
+
+def check_references(namespace, repo_name, media_type, document):
+    """Raise MANIFEST_BLOB_UNKNOWN unless every blob and child manifest named exists."""
+    store, blobs, _ = hub()
+    blob_digests, manifest_digests = manifests.references(media_type, document)
+    for digest in blob_digests:
+        if blobs.size(digest) is None:
+            raise RegistryError("MANIFEST_BLOB_UNKNOWN", {"digest": digest})
+    for digest in manifest_digests:
+        try:
+            store.manifest(namespace, repo_name, digest)
+        except (ManifestNotFound, RepositoryNotFound):
+            raise RegistryError("MANIFEST_BLOB_UNKNOWN", {"digest": digest}) from None
+
+
+@name_route("/manifests/<reference>", ["DELETE"])
+def delete_manifest(namespace, repo_name, reference):
+    """Delete a manifest by digest (and the tags on it), or one tag."""
+    may_write(namespace, repo_name)
+    store, _, _ = hub()
+    repository_or_unknown(namespace, repo_name)
+    try:
+        if reference.startswith("sha256:"):
+            store.delete_manifest(namespace, repo_name, reference)
+        else:
+            store.manifest(namespace, repo_name, reference)
+            store.delete_tag(namespace, repo_name, reference)
+    except ManifestNotFound:
+        raise RegistryError("MANIFEST_UNKNOWN", {"reference": reference}) from None
+    return accepted({})
+
+
+@name_route("/referrers/<digest>", ["GET"])
+def referrers(namespace, repo_name, digest):
+    """List the manifests whose subject is ``digest`` (?artifactType= filters)."""
+    may_read(namespace, repo_name)
+    _, blobs, _ = hub()
+    if not is_digest(digest):
+        raise RegistryError("DIGEST_INVALID", {"digest": digest})
+    wanted = request.args.get("artifactType")
+    found = []
+    for manifest in repository_or_unknown(namespace, repo_name)["manifests"]:
+        _, document = manifests.parse(blobs.read(manifest["digest"]), manifest["media_type"])
+        if (document.get("subject") or {}).get("digest") != digest:
+            continue
+        descriptor = manifests.referrer_descriptor(manifest["digest"], manifest["media_type"], manifest["size"], document)
+        if wanted is None or descriptor.get("artifactType") == wanted:
+            found.append(descriptor)
+    response = web.json_answer({"schemaVersion": 2, "mediaType": manifests.OCI_INDEX, "manifests": found}, 200)
+    response.headers["Content-Type"] = manifests.OCI_INDEX
+    if wanted is not None:
+        response.headers["OCI-Filters-Applied"] = "artifactType"
+    return response
+
+
+@blueprint.route("/<path:rest>", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
+def unknown_name(rest):
+    """Any other shape of name is no repository."""
+    raise RegistryError("NAME_UNKNOWN", {"name": rest})
