@@ -23,16 +23,20 @@ CODES = {
 
 
 class RegistryError(Exception):
-    """An answer in the registry protocol's error shape."""
+    """An answer in the registry protocol's error shape.
+
+    ``detail`` is the error's detail; a list of details gives one error of the
+    same code for each.
+    """
 
     def __init__(self, code, detail=None, status=None):
         default_status, message = CODES[code]
         super().__init__(message)
         self.code = code
         self.message = message
-        self.detail = detail
+        self.details = detail if isinstance(detail, list) else [detail]
         self.status = status or default_status
 
     def body(self):
         """Return the error body."""
-        return {"errors": [{"code": self.code, "message": self.message, "detail": self.detail}]}
+        return {"errors": [{"code": self.code, "message": self.message, "detail": detail} for detail in self.details]}

@@ -184,8 +184,12 @@ def get_blob(namespace, repo_name, digest):
     _, blobs, _ = hub()
     if not is_digest(digest):
         raise RegistryError("DIGEST_INVALID", {"digest": digest})
-    if blobs.size(digest) is None:
+    size = blobs.size(digest)
+    if size is None:
         raise RegistryError("BLOB_UNKNOWN", {"digest": digest})
+    if request.method == "HEAD":  # the headers alone: no file to open
+        headers = {"Content-Length": str(size), "Accept-Ranges": "bytes", "ETag": '"%s"' % digest}
+        return Response(status=200, mimetype="application/octet-stream", headers={**headers, "Docker-Content-Digest": digest})
     response = send_file(blobs.path(digest), mimetype="application/octet-stream", etag=digest, conditional=True)
     response.headers["Docker-Content-Digest"] = digest
     return response
@@ -235,16 +239,18 @@ def finished(namespace, repo_name, digest):
 
 @name_route("/blobs/uploads/", ["POST"])
 def start_upload(namespace, repo_name):
-    """Open an upload; or mount a blob (?mount=&from=); or take a whole blob (?digest=)."""
+    """Open an upload, or mount a blob that exists (?mount=&from=).
+
+    A single-request upload (?digest= with the blob) is optional in the spec
+    and the CNCF registry does not take one: like it, this opens a session and
+    the client sends the blob to its Location.
+    """
     may_write(namespace, repo_name)
     _, blobs, _ = hub()
     mount = request.args.get("mount")
     if mount and is_digest(mount) and blobs.size(mount) is not None:
         return finished(namespace, repo_name, mount)
     upload = blobs.start()
-    digest = request.args.get("digest")
-    if digest:
-        return finish_with(namespace, repo_name, upload, digest)
     return accepted(upload_headers(namespace, repo_name, upload, 0))
 
 
@@ -391,14 +397,18 @@ def check_references(namespace, repo_name, media_type, document):
     """Raise MANIFEST_BLOB_UNKNOWN unless every blob and child manifest named exists."""
     store, blobs, _ = hub()
     blob_digests, manifest_digests = manifests.references(media_type, document)
-    for digest in blob_digests:
-        if blobs.size(digest) is None:
-            raise RegistryError("MANIFEST_BLOB_UNKNOWN", {"digest": digest})
-    for digest in manifest_digests:
-        try:
-            store.manifest(namespace, repo_name, digest)
-        except (ManifestNotFound, RepositoryNotFound):
-            raise RegistryError("MANIFEST_BLOB_UNKNOWN", {"digest": digest}) from None
+    missing = [digest for digest in blob_digests if blobs.size(digest) is None]
+    missing += [digest for digest in manifest_digests if not has_manifest(store, namespace, repo_name, digest)]
+    if missing:  # one error for each, as the CNCF registry reports them
+        raise RegistryError("MANIFEST_BLOB_UNKNOWN", [{"digest": digest} for digest in missing])
+
+
+def has_manifest(store, namespace, repo_name, digest):
+    try:
+        store.manifest(namespace, repo_name, digest)
+    except (ManifestNotFound, RepositoryNotFound):
+        return False
+    return True
 
 
 @name_route("/manifests/<reference>", ["DELETE"])
