@@ -4,7 +4,7 @@ A blob lives at ``<data-dir>/_blobs/sha256/<2 hex>/<64 hex>``, named by the
 sha256 of its bytes. It is hashed while it streams in, checked against the
 digest the client names, then renamed into place: a blob file is whole or
 absent. An unfinished upload lives at ``<data-dir>/_uploads/<uuid>`` and is
-removed a day after it was last written to. Nothing here holds a blob in
+removed a day after it was last written to (checked whenever an upload starts). Nothing here holds a blob in
 memory: bytes move in chunks of CHUNK.
 """
 
@@ -55,7 +55,6 @@ class BlobStore:
         self.max_size = max_size
         self._hashes = {}  # upload id -> (size hashed, sha256 so far), in this process
         self._lock = threading.Lock()
-        self.expire_uploads()
 
     # Blobs
 
@@ -111,6 +110,7 @@ class BlobStore:
 
     def start(self):
         """Open an upload session; return its id."""
+        self.expire_uploads()
         upload = str(uuid.uuid4())
         os.makedirs(self.uploads, exist_ok=True)  # made on first use: a hub-API user never sees it
         with open(self._upload_path(upload), "xb"):

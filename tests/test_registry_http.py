@@ -279,3 +279,19 @@ def test_with_accounts_a_private_repository_is_hidden(guarded):
     assert errors_of(guarded.get("/v2/madams/secret/tags/list")) == ["UNAUTHORIZED"]
     assert errors_of(guarded.get("/v2/madams/secret/tags/list", headers=basic("bob", "bobpass"))) == ["NAME_UNKNOWN"]
     assert guarded.get("/v2/_catalog", headers=basic("bob", "bobpass")).get_json() == {"repositories": []}
+
+
+def test_an_upload_untouched_for_a_day_expires(data_dir):
+    import os
+    import time
+
+    from registry.blobs import BlobStore
+
+    blobs = BlobStore(str(data_dir), 1024)
+    stale, fresh = blobs.start(), blobs.start()
+    blobs.append(fresh, [b"recent"])
+    day_ago = time.time() - 24 * 3600 - 60
+    os.utime(os.path.join(blobs.uploads, stale), (day_ago, day_ago))
+    blobs.start()  # starting an upload sweeps the old ones
+    assert os.path.exists(os.path.join(blobs.uploads, fresh))
+    assert not os.path.exists(os.path.join(blobs.uploads, stale))
