@@ -187,9 +187,12 @@ def _as_registry_error(error):
         return RegistryError("DENIED" if isinstance(error, PermissionDenied) else "UNAUTHORIZED")
     if isinstance(error, HTTPException) and error.code in REGISTRY_CODES:
         return RegistryError(REGISTRY_CODES[error.code], status=error.code)
+    if isinstance(error, StorageError):
+        status, _ = STORAGE_ANSWERS[type(error)]
+        return RegistryError("UNKNOWN", str(error), status=status)
     if not isinstance(error, HTTPException):
         log.exception("unexpected error on %s %s", request.method, request.path)
-    return RegistryError("UNSUPPORTED", str(error), status=500)
+    return RegistryError("UNKNOWN", status=getattr(error, "code", 500))
 
 
 def _registry_error_response(error):

@@ -19,6 +19,8 @@ CODES = {
     "UNAUTHORIZED": (401, "authentication required"),
     "DENIED": (403, "requested access to the resource is denied"),
     "UNSUPPORTED": (405, "The operation is unsupported."),
+    "PAGINATION_NUMBER_INVALID": (400, "invalid number of results requested"),
+    "UNKNOWN": (500, "unknown error"),
 }
 
 

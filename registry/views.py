@@ -149,7 +149,7 @@ def paged(items):
     except (KeyError, ValueError):
         return items, None
     if count < 0:
-        raise RegistryError("UNSUPPORTED", {"n": count}, status=400)
+        raise RegistryError("PAGINATION_NUMBER_INVALID", {"n": count})
     page = items[:count]
     if len(items) <= count or not page:
         return page, None

@@ -295,3 +295,16 @@ def test_an_upload_untouched_for_a_day_expires(data_dir):
     blobs.start()  # starting an upload sweeps the old ones
     assert os.path.exists(os.path.join(blobs.uploads, fresh))
     assert not os.path.exists(os.path.join(blobs.uploads, stale))
+
+
+def test_a_corrupt_namespace_file_is_reported_in_the_registry_shape(client, data_dir):
+    put_manifest(client, "madams/app", "v1", image_manifest(client, "madams/app"))
+    (data_dir / "madams.json").write_text("{broken")
+    response = client.get("/v2/madams/app/manifests/v1")
+    assert (response.status_code, errors_of(response)) == (500, ["UNKNOWN"])
+    assert "madams" in response.get_json()["errors"][0]["detail"]
+
+
+def test_a_negative_page_size_is_refused(client):
+    put_manifest(client, "madams/app", "v1", image_manifest(client, "madams/app"))
+    assert errors_of(client.get("/v2/madams/app/tags/list?n=-1")) == ["PAGINATION_NUMBER_INVALID"]
