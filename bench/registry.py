@@ -11,7 +11,6 @@ import argparse
 import hashlib
 import http.client
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -20,7 +19,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-PROJECT = Path(__file__).resolve().parent.parent
+from run import PROJECT, free_port, stop  # the other benchmark, beside this file
+
 CHUNK = 1024 * 1024
 
 
@@ -84,21 +84,6 @@ def measure(url, size_mb, runs, name):
     return size_mb / min(pushes), size_mb / min(pulls)
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def stop(process):
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def run_hubserver(folder, size_mb, runs):
     process = subprocess.Popen(
         [sys.executable, str(PROJECT / "hubserver.py"), "--port", "0", "--data-dir", str(Path(folder) / "hub")],
@@ -109,7 +94,6 @@ def run_hubserver(folder, size_mb, runs):
         return measure(url, size_mb, runs, "hub")
     finally:
         stop(process)
-        process.stdout.close()
 
 
 def run_reference(folder, size_mb, runs):
