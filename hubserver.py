@@ -23,6 +23,7 @@ import admin
 import api
 from registry import views as registry
 from registry.errors import RegistryError
+import ui
 from registry import gc
 from registry.blobs import BlobStore
 from accounts import (
@@ -110,7 +111,7 @@ class HubFlask(Flask):
 
 def create_app(config=None):
     """Build the application: defaults, then ``HUB_*`` environment variables, then ``config``."""
-    app = HubFlask(__name__)
+    app = HubFlask(__name__, static_folder=None)  # the one stylesheet is served by the ui blueprint
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("HUB")
     if config:
@@ -134,6 +135,7 @@ def create_app(config=None):
     app.url_map.redirect_defaults = False  # /v2/library/x is as good as /v2/x: no redirect
     app.register_blueprint(api.blueprint)
     app.register_blueprint(registry.blueprint)
+    app.register_blueprint(ui.blueprint)
     if app.config["ADMIN"]:
         admin.install(app, store, clock, seed, int(app.config["JOURNAL_SIZE"]))
     if accounts.enabled:
@@ -146,6 +148,10 @@ def error_response(error):
     """Turn any exception into the contract's JSON error answer (the registry's shape under /v2/)."""
     if request.path == "/v2" or request.path.startswith("/v2/"):
         return _registry_error_response(_as_registry_error(error))
+    if request.path.startswith("/ui/"):
+        if not isinstance(error, HTTPException):
+            log.exception("unexpected error on %s %s", request.method, request.path)
+        return ui.error_page(getattr(error, "code", 500), str(error) if isinstance(error, StorageError) else "")
     headers = {}
     if isinstance(error, ValidationError):
         status, body = 400, error.messages

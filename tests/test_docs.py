@@ -14,7 +14,8 @@ REFERENCE = (PROJECT / "docs" / "api.md").read_text("utf-8")
 def documented_form(rule):
     """Return a rule as the reference writes it: with its trailing slash, without converters,
     and with both shapes of a registry name written ``<name>``."""
-    rule = re.sub(r"<\w+:(\w+)>", r"<\1>", rule.rstrip("/") + "/")
+    is_file = "." in rule.rsplit("/", 1)[-1]  # /static/hubserver.css has no slash form
+    rule = re.sub(r"<\w+:(\w+)>", r"<\1>", rule if is_file else rule.rstrip("/") + "/")
     return re.sub(r"^/v2/(<namespace>/)?<repo_name>/", "/v2/<name>/", rule)
 
 

@@ -1,0 +1,101 @@
+"""The pages: ``/`` for a browser, ``/ui/<namespace>``, ``/ui/<namespace>/<repo_name>``.
+
+Read-only, server-rendered with Jinja2, one small stylesheet served by
+hubserver, no JavaScript, nothing from another host. Templates and the
+stylesheet are read as package data, so the pages work from the one-file
+build (a zip) too. With accounts on, the pages show public repositories only.
+"""
+
+import pkgutil
+
+import jinja2
+from flask import Blueprint, Response, current_app, g, render_template, request
+
+import search
+from storage import RepositoryNotFound
+
+blueprint = Blueprint("ui", __name__)
+blueprint.jinja_loader = jinja2.PackageLoader("ui", "templates")  # works inside a zip, unlike a folder
+PAGE_LIMIT = 100
+STYLESHEET = "/static/hubserver.css"
+
+
+def store():
+    return current_app.extensions["hubserver.store"]
+
+
+def visible(namespace):
+    """Return the repositories of a namespace that the pages show: all, or the public ones with accounts on."""
+    accounts = current_app.extensions["hubserver.accounts"]
+    return store().list_repositories(namespace, public_only=accounts.enabled)
+
+
+def wants_html():
+    """Tell whether the client prefers HTML to JSON (a browser does; curl and */* do not)."""
+    accepted = request.accept_mimetypes
+    return accepted.best_match(["application/json", "text/html"]) == "text/html" and (
+        accepted["text/html"] > accepted["application/json"]
+    )
+
+
+def page(template, status=200, **context):
+    return Response(render_template(template, **context), status=status, mimetype="text/html")
+
+
+def index_page():
+    """The list of namespaces that hold a repository the pages show."""
+    counts = [(namespace, len(visible(namespace))) for namespace in store().namespace_names()]
+    return page("index.html", namespaces=[(namespace, count) for namespace, count in counts if count])
+
+
+def error_page(status, message):
+    """Return an HTML error page (everything under /ui/ answers HTML)."""
+    titles = {404: "Not found", 405: "Not allowed"}
+    return page("error.html", status=status, title=titles.get(status, "Something went wrong"), message=message)
+
+
+@blueprint.get("/ui/<namespace>")
+@blueprint.get("/ui/<namespace>/")
+def namespace_page(namespace):
+    """A namespace's repositories, with a search box (?name=)."""
+    name = request.args.get("name", "")
+    repositories = search.select(visible(namespace), name)
+    return page(
+        "namespace.html", namespace=namespace, name=name, repositories=repositories[:PAGE_LIMIT],
+        total=len(repositories), shown=min(len(repositories), PAGE_LIMIT),
+    )
+
+
+@blueprint.get("/ui/<namespace>/<repo_name>")
+@blueprint.get("/ui/<namespace>/<repo_name>/")
+def repository_page(namespace, repo_name):
+    """One repository: its facts, its tags with their image ids, how to pull them."""
+    accounts = current_app.extensions["hubserver.accounts"]
+    try:
+        repository = store().get_repository(namespace, repo_name)
+    except RepositoryNotFound:
+        repository = None
+    if repository is None or (accounts.enabled and not repository["is_public"]):
+        return error_page(404, "There is no repository %s/%s here." % (namespace, repo_name))
+    return page("repository.html", namespace=namespace, repository=repository, host=request.host)
+
+
+@blueprint.get("/")
+def root():
+    """A page for a browser; for anyone else the namespaces holding a repository the caller can see."""
+    if wants_html():
+        return index_page()
+    accounts, user = current_app.extensions["hubserver.accounts"], g.get("hub_user")
+    return {
+        "namespaces": [
+            namespace
+            for namespace in store().namespace_names()
+            if any(accounts.can_read(user, namespace, repository) for repository in store().list_repositories(namespace))
+        ]
+    }
+
+
+@blueprint.get(STYLESHEET)
+def stylesheet():
+    """The pages' one stylesheet."""
+    return Response(pkgutil.get_data("ui", "static/hubserver.css"), mimetype="text/css")
