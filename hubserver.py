@@ -41,6 +41,8 @@ from bodies import FORM_TYPES, JSON_TYPE
 from clock import Clock, parse_timestamp
 from storage import (
     CorruptNamespace,
+    DiskFull,
+    DiskUnwritable,
     ManifestNotFound,
     state,
     NamespaceBusy,
@@ -73,6 +75,8 @@ STORAGE_ANSWERS = {
     RepositoryExists: (409, None),
     CorruptNamespace: (500, None),
     NamespaceBusy: (503, None),
+    DiskFull: (507, None),
+    DiskUnwritable: (503, None),
 }
 
 # The answer to each access error: its status, and the challenge a 401 carries.

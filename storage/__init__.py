@@ -2,6 +2,8 @@
 
 from storage.errors import (
     CorruptNamespace,
+    DiskFull,
+    DiskUnwritable,
     ManifestNotFound,
     NamespaceBusy,
     RepositoryExists,
@@ -13,6 +15,8 @@ from storage.namespaces import NamespaceStore
 
 __all__ = [
     "CorruptNamespace",
+    "DiskFull",
+    "DiskUnwritable",
     "ManifestNotFound",
     "NamespaceBusy",
     "NamespaceStore",

@@ -64,3 +64,23 @@ class NamespaceBusy(StorageError):
             namespace,
         )
         self.timeout = timeout
+
+
+class DiskTrouble(StorageError):
+    """The disk refused a write (full, read-only, not allowed); nothing of it was stored."""
+
+    def __init__(self, namespace, error):
+        super().__init__(
+            "Namespace %s was not written: %s. Nothing of this change was stored; earlier data is intact."
+            % (namespace, error.strerror or error),
+            namespace,
+        )
+        self.errno = error.errno
+
+
+class DiskFull(DiskTrouble):
+    """No space left (ENOSPC) or quota exceeded (EDQUOT)."""
+
+
+class DiskUnwritable(DiskTrouble):
+    """A read-only file system, or a folder hubserver may not write."""

@@ -7,6 +7,7 @@ Stored repositories are shared snapshots: a change builds new dicts and lists
 and never edits one that a reader may hold.
 """
 
+import errno
 import os
 import threading
 from contextlib import suppress
@@ -16,6 +17,8 @@ from names import is_namespace
 from storage import document
 from storage.errors import (
     CorruptNamespace,
+    DiskFull,
+    DiskUnwritable,
     ManifestNotFound,
     NamespaceBusy,
     RepositoryExists,
@@ -303,7 +306,7 @@ class NamespaceStore:
                         os.unlink(path)
                         fsync_folder(self.data_dir)
                 elif not self._holds(namespace, repositories):
-                    identity = atomic_write(path, self._encoder.encode(namespace, repositories.values()))
+                    identity = self._write(namespace, path, repositories)
                     self._files.remember(path, identity, Repositories(dict(repositories)))
         except (WriterTimeout, LockTimeout):
             raise NamespaceBusy(namespace, self._locks.timeout) from None
@@ -327,7 +330,18 @@ class NamespaceStore:
                 repositories = dict(self._repositories(namespace).by_name)
                 applied = [change.apply(repositories) for change in batch]
                 if any(applied):
-                    identity = atomic_write(path, self._encoder.encode(namespace, repositories.values()))
+                    identity = self._write(namespace, path, repositories)
                     self._files.remember(path, identity, Repositories(repositories))
         except LockTimeout:
             raise NamespaceBusy(namespace, self._locks.timeout) from None
+
+    def _write(self, namespace, path, repositories):
+        """Write a namespace file; DiskFull or DiskUnwritable when the disk refuses."""
+        try:
+            return atomic_write(path, self._encoder.encode(namespace, repositories.values()))
+        except OSError as error:
+            if error.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise DiskFull(namespace, error) from error
+            if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise DiskUnwritable(namespace, error) from error
+            raise
