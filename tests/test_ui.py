@@ -58,7 +58,7 @@ def test_a_repository_page_shows_tags_image_ids_counters_and_the_pull_command(fi
     assert "Long text" in page and "Pushes" in page
 
 
-@pytest.mark.parametrize("path", ["/ui/madams/nothing", "/ui/nobody/x", "/ui/a/b/c", "/ui/"])
+@pytest.mark.parametrize("path", ["/ui/madams/nothing", "/ui/nobody/x", "/ui/a/b/c", "/ui/", "/ui/Bad", "/ui/%C3%28"])
 def test_everything_under_ui_answers_html_its_404_too(filled, path):
     assert "Not found" in html(filled.get(path), 404)
 

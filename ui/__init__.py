@@ -12,6 +12,7 @@ import jinja2
 from flask import Blueprint, Response, current_app, g, render_template, request
 
 import search
+from names import is_namespace
 from storage import RepositoryNotFound
 
 blueprint = Blueprint("ui", __name__)
@@ -58,6 +59,8 @@ def error_page(status, message):
 @blueprint.get("/ui/<namespace>/")
 def namespace_page(namespace):
     """A namespace's repositories, with a search box (?name=)."""
+    if not is_namespace(namespace):
+        return error_page(404, "%s cannot be a namespace." % namespace)
     name = request.args.get("name", "")
     repositories = search.select(visible(namespace), name)
     return page(
