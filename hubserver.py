@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 import admin
 import api
+import openapi
 from registry import views as registry
 from registry.errors import RegistryError
 import ui
@@ -144,6 +145,8 @@ def create_app(config=None):
         admin.install(app, store, clock, seed, int(app.config["JOURNAL_SIZE"]))
     if accounts.enabled:
         app.before_request(api.identify_caller)
+    document = openapi.build(app)
+    app.add_url_rule("/openapi.json", "openapi", lambda: document)
     app.register_error_handler(Exception, error_response)
     return app
 

@@ -309,6 +309,69 @@ class RepositoryPageSchema(Schema):
     results = fields.List(fields.Nested(RepositoryListItemSchema))
 
 
+# Answers of the tokens and the controls: what the document promises (the
+# views build them as plain dicts; the schemathesis run checks they agree).
+
+
+class TokenSchema(Schema):
+    token = fields.String(metadata={"description": "40 lowercase hex digits"})
+    username = fields.String()
+
+
+class DetailSchema(Schema):
+    """Every error not tied to a field: 401, 403, 404, 405, 409, 413, 415, 500, 503, 507."""
+
+    detail = fields.String()
+
+
+class HealthSchema(Schema):
+    status = fields.String()
+
+
+class ClockSchema(Schema):
+    now = fields.String()
+    frozen = fields.Boolean()
+
+
+class JournalEntrySchema(Schema):
+    time = fields.String()
+    method = fields.String()
+    path = fields.String()
+    query = fields.String()
+    status = fields.Integer(allow_none=True)
+    namespace = fields.String(allow_none=True)
+    body = fields.Raw(allow_none=True)
+
+
+class JournalSchema(Schema):
+    count = fields.Integer()
+    requests = fields.List(fields.Nested(JournalEntrySchema))
+
+
+class FaultRuleSchema(Schema):
+    id = fields.Integer()
+    match = fields.Dict()
+    action = fields.Dict()
+    times = fields.Integer(allow_none=True)
+    probability = fields.Float(allow_none=True)
+    times_left = fields.Integer(allow_none=True)
+
+
+class FaultListSchema(Schema):
+    faults = fields.List(fields.Nested(FaultRuleSchema))
+
+
+class StateSchema(Schema):
+    """A /_hub/state document: the namespace documents as their files hold them."""
+
+    format = fields.Integer()
+    namespaces = fields.List(fields.Dict())
+
+
+class NamespaceNamesSchema(Schema):
+    namespaces = fields.List(fields.String())
+
+
 class Answer:
     """An answer schema, with a dump compiled from its fields.
 

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from clock import Clock
-from storage import NamespaceStore, RepositoryExists, namespaces
+from storage import DiskFull, NamespaceStore, RepositoryExists, namespaces
 from storage.commits import GroupCommit, WriterTimeout
 
 
@@ -73,7 +73,7 @@ def test_a_failed_write_fails_every_change_of_its_batch_and_stores_nothing(tmp_p
 
     monkeypatch.setattr(namespaces, "atomic_write", full_disk)
     outcomes = run_threads(lambda index: store.create_repository("madams", "new%d" % index), 4)
-    assert all(isinstance(outcome, OSError) for outcome in outcomes)
+    assert all(isinstance(outcome, DiskFull) for outcome in outcomes)
     assert [repo["repo_name"] for repo in store.list_repositories("madams")] == ["kept"]
     monkeypatch.setattr(namespaces, "atomic_write", real)
     store.create_repository("madams", "after")

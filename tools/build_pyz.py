@@ -24,7 +24,7 @@ PACKAGES = ("storage", "registry", "ui")  # hubserver's own packages, with their
 NOT_SHIPPED = {"pytest_hubserver.py"}  # a test-time plugin, not part of the server
 DEPENDENCIES = (
     "flask", "werkzeug", "jinja2", "markupsafe", "itsdangerous", "click", "blinker",
-    "marshmallow", "packaging", "filelock", "waitress",
+    "marshmallow", "packaging", "apispec", "filelock", "waitress",
 )
 MAIN = b"import sys\n\nimport hubserver\n\nsys.exit(hubserver.main())\n"
 SHEBANG = b"#!/usr/bin/env python3\n"
