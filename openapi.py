@@ -79,6 +79,33 @@ OPERATIONS = {
     "admin.clear_faults": (None, None, {204: None}),
     "admin.delete_fault": (None, None, {204: None}),
 }
+# The seed document's own examples, shown with the answers they belong to.
+SEED_REPOSITORY = {
+    "repo_name": "repo", "namespace": "madams", "repo_path": "madams/repo", "is_automated": False,
+    "description": "A repo docker image repository", "creation_time": "2014-11-19T05:54:22.741Z",
+    "updated_time": "2014-11-19T05:54:22.741Z", "is_public": True, "logo": "default-icon.jpg",
+}
+EXAMPLES = {
+    ("api.create_repository", 201): SEED_REPOSITORY,
+    ("api.update_repository", 200): {key: SEED_REPOSITORY[key] for key in ("repo_name", "namespace", "repo_path", "description", "is_public", "logo")},
+    ("api.repository_detail", 200): {
+        "namespace": "madams", "repo_name": "test", "repo_path": "madams/test",
+        "logo_file": "/static/images/user/default-logo.png", "description": "test",
+        "full_description": "test contain 2 tags", "repo_starred_count": 0,
+        "created_at": "2015-05-13T01:04:48.246Z", "updated_at": "2015-06-07T10:41:31.882Z", "is_public": False,
+        "logo": "default-icon.jpg", "is_automated": False, "download": 103, "upload": 4,
+        "pulled_at": "2015-06-07T10:41:31.881Z", "pushed_at": "2015-05-24T00:54:26.452Z", "is_repo_starred": False,
+    },
+    ("api.list_repositories", 200): {"count": 1, "next": None, "previous": None, "results": [{
+        "repo_name": "repo1", "namespace": "madams", "repo_path": "madams/repo1", "is_automated": False,
+        "description": "repo1", "creation_at": "2014-11-19T05:54:22.741Z", "updated_at": "2014-11-19T05:54:22.741Z",
+        "is_public": True, "logo": "default-icon.jpg", "repo_starred_count": 0, "full_description": "",
+        "download": 0, "upload": 9, "pulled_at": None, "pushed_at": "2015-06-04T16:30:27.532Z"}]},
+    ("api.list_tags", 200): [
+        {"image_id": "a4002247cb22e78c8d9ffeccdf7ea23d7763f53493d4d763cb4dbe58bf3566b5", "tag": "test"},
+        {"image_id": "e72ac664f4f0c6a061ac4ef332557a70d69b0c62fb6add35f1c181ff7fff2287", "tag": "latest"},
+    ],
+}
 LIST_QUERY = [
     {"name": "page", "in": "query", "schema": {"type": "string"}, "description": "1-based page number, or last"},
     {"name": "page_size", "in": "query", "schema": {"type": "string"}, "description": "at most 100; invalid values fall back to 10"},
@@ -126,6 +153,9 @@ def _operation(app, endpoint, method, arguments):
     }
     if endpoint == "api.create_repository":
         operation["responses"]["201"]["links"] = CREATED_LINKS
+    for (example_endpoint, status), example in EXAMPLES.items():
+        if example_endpoint == endpoint:
+            operation["responses"][str(status)]["content"]["application/json"]["example"] = example
     if query == "ListQuery":
         operation["parameters"] += LIST_QUERY
     elif query is not None:

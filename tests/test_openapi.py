@@ -43,3 +43,11 @@ def test_no_default_responses(document):
     for operations in document["paths"].values():
         for operation in operations.values():
             assert "default" not in operation["responses"]
+
+
+def test_the_seed_examples_are_in_the_document(document):
+    detail = document["paths"]["/v1/repositories/{namespace}/{repo_name}"]["get"]["responses"]["200"]
+    assert detail["content"]["application/json"]["example"]["full_description"] == "test contain 2 tags"
+    tags = document["paths"]["/v1/repositories/{namespace}/{repo_name}/tags"]["get"]["responses"]["200"]
+    assert [entry["tag"] for entry in tags["content"]["application/json"]["example"]] == ["test", "latest"]
+
