@@ -21,6 +21,7 @@ from storage import RepositoryNotFound
 
 blueprint = Blueprint("api", __name__, url_prefix="/v1")
 STORE_KEY = "hubserver.store"
+LIST_ITEMS_KEY = "hubserver.list_items"
 ACCOUNTS_KEY = "hubserver.accounts"
 REPOSITORY = "/repositories/<namespace>/<repo_name>/"
 
@@ -117,17 +118,42 @@ def list_repositories(namespace):
         count, next_link, previous_link, page = pagination.paginate(repositories, request.args, base_url())
     except pagination.InvalidPage:
         raise NotFound("Invalid page.") from None
-    answer = schemas.REPOSITORY_PAGE.dump(
-        {
-            "count": count,
-            "next": next_link,
-            "previous": previous_link,
-            "results": [shown(namespace, repository, user) for repository in page],
-        }
+    items = current_app.extensions[LIST_ITEMS_KEY]
+    dumps = current_app.json.dumps
+    # The page as RepositoryPageSchema declares it, assembled from each item's kept JSON text.
+    body = '{"count":%d,"next":%s,"previous":%s,"results":[%s]}\n' % (
+        count, dumps(next_link), dumps(previous_link), ",".join(items.text(namespace, repository) for repository in page),
     )
     links = ['<%s>; rel="%s"' % (link, rel) for link, rel in ((next_link, "next"), (previous_link, "prev")) if link]
     headers = {"X-Total-Count": str(count), **({"Link": ", ".join(links)} if links else {})}
-    return answer, 200, headers
+    return current_app.response_class(body, status=200, headers=headers, mimetype="application/json")
+
+
+class ListItems:
+    """The JSON text of each repository's list item, kept while the stored repository lives.
+
+    A list page is ten items; dumping and encoding them is most of what a
+    list request costs. A stored repository is a snapshot that never changes,
+    so its item's text is computed once; the snapshot is held with it, so its
+    id cannot be reused while the entry exists. At most LIMIT entries are kept.
+    """
+
+    LIMIT = 20_000
+
+    def __init__(self, dumps):
+        self._dumps = dumps
+        self._texts = {}
+
+    def text(self, namespace, repository):
+        """Return the JSON text of the list item of ``repository`` in ``namespace``."""
+        entry = self._texts.get(id(repository))
+        if entry is None or entry[0] is not repository or entry[1] != namespace:
+            # A list item holds nothing of the caller's: no user in it.
+            entry = (repository, namespace, self._dumps(schemas.REPOSITORY_LIST_ITEM.dump(shown(namespace, repository, None))))
+            if len(self._texts) >= self.LIMIT:
+                self._texts.clear()
+            self._texts[id(repository)] = entry
+        return entry[2]
 
 
 @web.route(blueprint, REPOSITORY, methods=["GET"])

@@ -135,6 +135,7 @@ def create_app(config=None):
     app.extensions[api.ACCOUNTS_KEY] = accounts = Accounts(users and str(users), TokenStore(store.data_dir, store.lock_timeout))
     if accounts.enabled:
         accounts.check_users_file()
+    app.extensions[api.LIST_ITEMS_KEY] = api.ListItems(app.json.dumps)
     app.extensions[registry.BLOBS_KEY] = BlobStore(store.data_dir, int(app.config["MAX_BLOB_SIZE"]))
     app.url_map.merge_slashes = False  # "a//b" is a 404, never an HTML redirect
     app.url_map.redirect_defaults = False  # /v2/library/x is as good as /v2/x: no redirect

@@ -360,3 +360,28 @@ def test_head_answers_like_get_without_a_body(client, make_repository):
     make_repository()
     response = client.head("/v1/repositories/madams/repo")
     assert (response.status_code, response.data, response.mimetype) == (200, b"", "application/json")
+
+
+def test_the_list_page_is_exactly_what_its_schema_dumps(app, client, make_repository):
+    import schemas
+
+    make_repository(description="first")
+    make_repository(repo_name="second")
+    body = client.get("/v1/repositories/madams/?page_size=1").get_json()
+    store = app.extensions["hubserver.store"]
+    expected = schemas.REPOSITORY_PAGE.schema.dump({
+        "count": 2,
+        "next": "http://localhost/v1/repositories/madams/?page=2&page_size=1",
+        "previous": None,
+        "results": [{**store.get_repository("madams", "repo"), "namespace": "madams", "is_repo_starred": False}],
+    })
+    assert body == expected and list(body["results"][0]) == LIST_ITEM_KEYS
+
+
+def test_a_listed_repository_shows_its_changes_at_once(client, make_repository):
+    make_repository(description="before")
+    assert client.get("/v1/repositories/madams/").get_json()["results"][0]["description"] == "before"
+    client.put("/v1/repositories/madams/repo", json={"description": "after"})
+    assert client.get("/v1/repositories/madams/").get_json()["results"][0]["description"] == "after"
+    client.put("/v1/repositories/madams/repo/tags/latest", json={"image_id": "a" * 64})
+    assert client.get("/v1/repositories/madams/").get_json()["results"][0]["upload"] == 1
