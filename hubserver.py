@@ -146,8 +146,7 @@ def create_app(config=None):
         admin.install(app, store, clock, seed, int(app.config["JOURNAL_SIZE"]))
     if accounts.enabled:
         app.before_request(api.identify_caller)
-    document = openapi.build(app)
-    app.add_url_rule("/openapi.json", "openapi", lambda: document)
+    app.add_url_rule("/openapi.json", "openapi", openapi.serve)
     app.register_error_handler(Exception, error_response)
     return app
 
