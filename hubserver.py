@@ -22,11 +22,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 import admin
 import api
 import openapi
-from registry import views as registry
-from registry.errors import RegistryError
 import ui
-from registry import gc
-from registry.blobs import BlobStore
 from accounts import (
     AccessError,
     Accounts,
@@ -37,22 +33,27 @@ from accounts import (
     PermissionDenied,
     TokenStore,
 )
-from web import json_answer
 from bodies import FORM_TYPES, JSON_TYPE
 from clock import Clock, parse_timestamp
+from registry import gc
+from registry import views as registry
+from registry.blobs import BlobStore
+from registry.errors import RegistryError
 from storage import (
     CorruptNamespace,
     DiskFull,
     DiskUnwritable,
     ManifestNotFound,
-    state,
     NamespaceBusy,
     NamespaceStore,
     RepositoryExists,
     RepositoryNotFound,
     StorageError,
     TagNotFound,
+    disk_trouble,
+    state,
 )
+from web import json_answer
 
 log = logging.getLogger("hubserver")
 
@@ -203,6 +204,9 @@ def _as_registry_error(error):
     if isinstance(error, StorageError):
         status, _ = STORAGE_ANSWERS[type(error)]
         return RegistryError("UNKNOWN", str(error), status=status)
+    if disk_trouble(error) is not None:  # a blob write the disk refused
+        status, _ = STORAGE_ANSWERS[disk_trouble(error)]
+        return RegistryError("UNKNOWN", "Not stored: %s." % error.strerror, status=status)
     if not isinstance(error, HTTPException):
         log.exception("unexpected error on %s %s", request.method, request.path)
     return RegistryError("UNKNOWN", status=getattr(error, "code", 500))

@@ -10,6 +10,7 @@ from storage.errors import (
     RepositoryNotFound,
     StorageError,
     TagNotFound,
+    disk_trouble,
 )
 from storage.namespaces import NamespaceStore
 
@@ -24,4 +25,5 @@ __all__ = [
     "RepositoryNotFound",
     "StorageError",
     "TagNotFound",
+    "disk_trouble",
 ]

@@ -1,5 +1,7 @@
 """Domain exceptions raised by the store; the web layer maps each to one answer."""
 
+import errno
+
 
 class StorageError(Exception):
     """Base of every error the store raises on purpose."""
@@ -84,3 +86,17 @@ class DiskFull(DiskTrouble):
 
 class DiskUnwritable(DiskTrouble):
     """A read-only file system, or a folder hubserver may not write."""
+
+
+DISK_ERRORS = {
+    errno.ENOSPC: DiskFull,
+    errno.EDQUOT: DiskFull,
+    errno.EROFS: DiskUnwritable,
+    errno.EACCES: DiskUnwritable,
+    errno.EPERM: DiskUnwritable,
+}
+
+
+def disk_trouble(error):
+    """Return the DiskTrouble class an OSError of a write stands for, or None for another error."""
+    return DISK_ERRORS.get(getattr(error, "errno", None))

@@ -7,7 +7,6 @@ Stored repositories are shared snapshots: a change builds new dicts and lists
 and never edits one that a reader may hold.
 """
 
-import errno
 import os
 import threading
 from contextlib import suppress
@@ -17,13 +16,12 @@ from names import is_namespace
 from storage import document
 from storage.errors import (
     CorruptNamespace,
-    DiskFull,
-    DiskUnwritable,
     ManifestNotFound,
     NamespaceBusy,
     RepositoryExists,
     RepositoryNotFound,
     TagNotFound,
+    disk_trouble,
 )
 from storage.commits import GroupCommit, WriterTimeout
 from storage.files import FileLocks, LockTimeout, ParsedFileCache, atomic_write, fsync_folder
@@ -340,8 +338,7 @@ class NamespaceStore:
         try:
             return atomic_write(path, self._encoder.encode(namespace, repositories.values()))
         except OSError as error:
-            if error.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise DiskFull(namespace, error) from error
-            if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-                raise DiskUnwritable(namespace, error) from error
-            raise
+            trouble = disk_trouble(error)
+            if trouble is None:
+                raise
+            raise trouble(namespace, error) from error

@@ -72,3 +72,17 @@ def test_another_os_error_is_a_500_not_a_guess(client, make_repository, monkeypa
 
     monkeypatch.setattr(namespaces, "atomic_write", broken)
     assert_error(client.post("/v1/repositories/madams/", json={"repo_name": "new"}), 500, {"detail": "A server error occurred."})
+
+
+def test_a_blob_the_disk_refuses_is_a_507_in_the_registry_shape(client, monkeypatch):
+    from registry.blobs import BlobStore
+
+    def full(self, upload, chunks, start=None):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    location = client.post("/v2/madams/app/blobs/uploads/").headers["Location"].replace("http://localhost", "")
+    monkeypatch.setattr(BlobStore, "append", full)
+    response = client.patch(location, data=b"layer", content_type="application/octet-stream")
+    assert response.status_code == 507
+    [error] = response.get_json()["errors"]
+    assert error["code"] == "UNKNOWN" and "No space left on device" in error["detail"]
