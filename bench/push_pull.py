@@ -1,6 +1,6 @@
 """Push and pull a 200 MB layer through hubserver and through the CNCF registry; print MB/s.
 
-    python bench/registry.py [--size-mb 200] [--runs 3]
+    python bench/push_pull.py [--size-mb 200] [--runs 3]
 
 Both run on 127.0.0.1 with a temporary root, started and stopped here by PID;
 the CNCF registry is Debian's docker-registry, skipped (and said so) if it is
