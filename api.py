@@ -16,29 +16,13 @@ import schemas
 import search
 import web
 from bodies import parse_body
+from web import accounts, caller, store, visible_repositories
 from names import is_namespace
 from storage import RepositoryNotFound
 
 blueprint = Blueprint("api", __name__, url_prefix="/v1")
-STORE_KEY = "hubserver.store"
 LIST_ITEMS_KEY = "hubserver.list_items"
-ACCOUNTS_KEY = "hubserver.accounts"
 REPOSITORY = "/repositories/<namespace>/<repo_name>/"
-
-
-def store():
-    """Return the application's store."""
-    return current_app.extensions[STORE_KEY]
-
-
-def accounts():
-    """Return the application's accounts: who the caller is, and what it may do."""
-    return current_app.extensions[ACCOUNTS_KEY]
-
-
-def caller():
-    """Return the signed-in User, or None."""
-    return g.get("hub_user")
 
 
 def identify_caller():
@@ -105,15 +89,11 @@ def list_repositories(namespace):
     """List one page of the repositories the caller may see, oldest first unless ordered."""
     if not is_namespace(namespace):
         raise NotFound()
-    user = caller()
-    everything = accounts().may_act_for(user, namespace)
     try:
         ordering = search.parse_ordering(request.args.get("ordering"))
     except search.InvalidOrdering as error:
         raise ValidationError({"ordering": [str(error)]}) from None
-    repositories = search.select(
-        store().list_repositories(namespace, public_only=not everything), request.args.get("name"), ordering
-    )
+    repositories = search.select(visible_repositories(namespace, caller()), request.args.get("name"), ordering)
     try:
         count, next_link, previous_link, page = pagination.paginate(repositories, request.args, base_url())
     except pagination.InvalidPage:

@@ -53,6 +53,7 @@ from storage import (
     disk_trouble,
     state,
 )
+import web
 from web import json_answer
 
 log = logging.getLogger("hubserver")
@@ -132,8 +133,8 @@ def create_app(config=None):
     for namespace, repositories in seed.items():  # the seed's namespaces replace theirs; others stay
         store.replace_namespace(namespace, repositories)
     users = app.config["USERS"]
-    app.extensions[api.STORE_KEY] = store
-    app.extensions[api.ACCOUNTS_KEY] = accounts = Accounts(users and str(users), TokenStore(store.data_dir, store.lock_timeout))
+    app.extensions[web.STORE_KEY] = store
+    app.extensions[web.ACCOUNTS_KEY] = accounts = Accounts(users and str(users), TokenStore(store.data_dir, store.lock_timeout))
     if accounts.enabled:
         accounts.check_users_file()
     app.extensions[api.LIST_ITEMS_KEY] = api.ListItems(app.json.dumps)

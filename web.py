@@ -1,6 +1,30 @@
-"""What every blueprint shares: routes in both slash forms, and answers."""
+"""What every blueprint shares: the store, the accounts and the caller; routes in
+both slash forms; answers."""
 
-from flask import Response, jsonify
+from flask import Response, current_app, g, jsonify
+
+STORE_KEY = "hubserver.store"
+ACCOUNTS_KEY = "hubserver.accounts"
+
+
+def store():
+    """Return the application's store."""
+    return current_app.extensions[STORE_KEY]
+
+
+def accounts():
+    """Return the application's accounts: who the caller is, and what it may do."""
+    return current_app.extensions[ACCOUNTS_KEY]
+
+
+def caller():
+    """Return the signed-in User, or None."""
+    return g.get("hub_user")
+
+
+def visible_repositories(namespace, user):
+    """Return the repositories of ``namespace`` that ``user`` (None: anonymous) may see, oldest first."""
+    return store().list_repositories(namespace, public_only=not accounts().may_act_for(user, namespace))
 
 
 def route(blueprint, rule, methods):

@@ -30,8 +30,7 @@ CONTENT_RANGE = re.compile(r"(?:bytes[ =])?(\d+)-(\d+)(?:/\d+|/\*)?")
 
 def hub():
     """Return (store, blobs, accounts) of the application."""
-    extensions = current_app.extensions
-    return extensions["hubserver.store"], extensions[BLOBS_KEY], extensions["hubserver.accounts"]
+    return web.store(), current_app.extensions[BLOBS_KEY], web.accounts()
 
 
 def name_route(rule, methods):
@@ -69,10 +68,6 @@ def registry_caller():
         raise RegistryError("UNAUTHORIZED") from None
 
 
-def unauthorized():
-    return RegistryError("UNAUTHORIZED")
-
-
 def checked_name(namespace, repo_name):
     if not is_repo_path(namespace, repo_name):
         raise RegistryError("NAME_UNKNOWN", {"name": "%s/%s" % (namespace, repo_name)})
@@ -88,19 +83,18 @@ def may_read(namespace, repo_name):
     except RepositoryNotFound:
         return user
     if not accounts.can_read(user, namespace, repository):
-        raise unauthorized() if user is None else RegistryError("NAME_UNKNOWN", {"name": "%s/%s" % (namespace, repo_name)})
+        accounts.check_signed_in(user)  # anonymous: 401, so the client offers credentials
+        raise RegistryError("NAME_UNKNOWN", {"name": "%s/%s" % (namespace, repo_name)})
     return user
 
 
 def may_write(namespace, repo_name):
-    """Check the caller may push to the repository; return the caller."""
+    """Check the caller may push to the repository (401, then 403, from the policy); return the caller."""
     checked_name(namespace, repo_name)
     _, _, accounts = hub()
     user = registry_caller()
-    if accounts.enabled and user is None:
-        raise unauthorized()
-    if not accounts.may_act_for(user, namespace):
-        raise RegistryError("DENIED")
+    accounts.check_signed_in(user)
+    accounts.check_write(user, namespace)
     return user
 
 
@@ -119,21 +113,19 @@ def repository_or_unknown(namespace, repo_name):
 def base():
     """Tell a client this is a registry (401 with a challenge when accounts want credentials)."""
     _, _, accounts = hub()
-    if accounts.enabled and registry_caller() is None:
-        raise unauthorized()
+    accounts.check_signed_in(registry_caller())
     return {}
 
 
 @web.route(blueprint, "/_catalog", methods=["GET"])
 def catalog():
     """List the repositories the caller may see, ``namespace/repo_name``, in lexical order."""
-    store, _, accounts = hub()
+    store, _, _ = hub()
     user = registry_caller()
     names = sorted(
         "%s/%s" % (namespace, repository["repo_name"])
         for namespace in store.namespace_names()
-        for repository in store.list_repositories(namespace)
-        if accounts.can_read(user, namespace, repository)
+        for repository in web.visible_repositories(namespace, user)
     )
     page, link = paged(names)
     return web_answer({"repositories": page}, link)

@@ -9,11 +9,12 @@ build (a zip) too. With accounts on, the pages show public repositories only.
 import pkgutil
 
 import jinja2
-from flask import Blueprint, Response, current_app, g, render_template, request
+from flask import Blueprint, Response, render_template, request
 
 import search
 from names import is_namespace
 from storage import RepositoryNotFound
+from web import accounts, caller, store, visible_repositories
 
 blueprint = Blueprint("ui", __name__)
 blueprint.jinja_loader = jinja2.PackageLoader("ui", "templates")  # works inside a zip, unlike a folder
@@ -21,14 +22,9 @@ PAGE_LIMIT = 100
 STYLESHEET = "/static/hubserver.css"
 
 
-def store():
-    return current_app.extensions["hubserver.store"]
-
-
 def visible(namespace):
-    """Return the repositories of a namespace that the pages show: all, or the public ones with accounts on."""
-    accounts = current_app.extensions["hubserver.accounts"]
-    return store().list_repositories(namespace, public_only=accounts.enabled)
+    """Return the repositories of a namespace that the pages show: what an anonymous caller may see."""
+    return visible_repositories(namespace, None)
 
 
 def wants_html():
@@ -73,12 +69,11 @@ def namespace_page(namespace):
 @blueprint.get("/ui/<namespace>/<repo_name>/")
 def repository_page(namespace, repo_name):
     """One repository: its facts, its tags with their image ids, how to pull them."""
-    accounts = current_app.extensions["hubserver.accounts"]
     try:
         repository = store().get_repository(namespace, repo_name)
     except RepositoryNotFound:
         repository = None
-    if repository is None or (accounts.enabled and not repository["is_public"]):
+    if repository is None or not accounts().can_read(None, namespace, repository):
         return error_page(404, "There is no repository %s/%s here." % (namespace, repo_name))
     return page("repository.html", namespace=namespace, repository=repository, host=request.host)
 
@@ -88,14 +83,8 @@ def root():
     """A page for a browser; for anyone else the namespaces holding a repository the caller can see."""
     if wants_html():
         return index_page()
-    accounts, user = current_app.extensions["hubserver.accounts"], g.get("hub_user")
-    return {
-        "namespaces": [
-            namespace
-            for namespace in store().namespace_names()
-            if any(accounts.can_read(user, namespace, repository) for repository in store().list_repositories(namespace))
-        ]
-    }
+    user = caller()
+    return {"namespaces": [namespace for namespace in store().namespace_names() if visible_repositories(namespace, user)]}
 
 
 @blueprint.get(STYLESHEET)
