@@ -158,9 +158,11 @@ def error_response(error):
     if request.path == "/v2" or request.path.startswith("/v2/"):
         return _registry_error_response(_as_registry_error(error))
     if request.path.startswith("/ui/"):
+        if isinstance(error, StorageError):
+            return ui.error_page(STORAGE_ANSWERS[type(error)][0], str(error))
         if not isinstance(error, HTTPException):
             log.exception("unexpected error on %s %s", request.method, request.path)
-        return ui.error_page(getattr(error, "code", 500), str(error) if isinstance(error, StorageError) else "")
+        return ui.error_page(getattr(error, "code", 500), "")
     headers = {}
     if isinstance(error, ValidationError):
         status, body = 400, error.messages
