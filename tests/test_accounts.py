@@ -204,7 +204,7 @@ def test_a_token_stops_working_when_its_user_leaves_the_users_file(hub, users_fi
      '{"users": {"a1": {"password": "x", "password_hash": "y"}}}', '{"users": {"a1": {"password": "x", "orgs": "acme"}}}'],
 )
 def test_a_broken_users_file_stops_the_start(tmp_path, data_dir, contents):
-    from accounts import AccountsFileError
+    from hubserver.accounts import AccountsFileError
 
     users = tmp_path / "users.json"
     users.write_text(contents)

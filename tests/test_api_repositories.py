@@ -363,7 +363,7 @@ def test_head_answers_like_get_without_a_body(client, make_repository):
 
 
 def test_the_list_page_is_exactly_what_its_schema_dumps(app, client, make_repository):
-    import schemas
+    from hubserver import schemas
 
     make_repository(description="first")
     make_repository(repo_name="second")

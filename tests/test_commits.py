@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from clock import Clock
-from storage import DiskFull, NamespaceStore, RepositoryExists, namespaces
-from storage.commits import GroupCommit, WriterTimeout
+from hubserver.clock import Clock
+from hubserver.storage import DiskFull, NamespaceStore, RepositoryExists, namespaces
+from hubserver.storage.commits import GroupCommit, WriterTimeout
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import os
 import pytest
 
 from helpers import assert_error
-from storage import files, namespaces
+from hubserver.storage import files, namespaces
 
 
 @pytest.fixture
@@ -75,7 +75,7 @@ def test_another_os_error_is_a_500_not_a_guess(client, make_repository, monkeypa
 
 
 def test_a_blob_the_disk_refuses_is_a_507_in_the_registry_shape(client, monkeypatch):
-    from registry.blobs import BlobStore
+    from hubserver.registry.blobs import BlobStore
 
     def full(self, upload, chunks, start=None):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

@@ -6,6 +6,8 @@ import tempfile
 import pytest
 
 import hubserver
+from hubserver import cli
+from hubserver.settings import DEFAULTS
 from helpers import PROJECT
 
 REFERENCE = (PROJECT / "docs" / "api.md").read_text("utf-8")
@@ -36,13 +38,13 @@ def test_every_route_is_in_the_endpoint_table(method, path):
     assert any(re.search(r"\b%s\b" % method, row) for row in rows), "%s %s is not documented" % (method, path)
 
 
-@pytest.mark.parametrize("action", hubserver.build_parser()._actions, ids=lambda action: action.dest)
+@pytest.mark.parametrize("action", cli.build_parser()._actions, ids=lambda action: action.dest)
 def test_every_option_is_documented(action):
     for flag in action.option_strings:
         assert "`%s`" % flag in REFERENCE, flag
 
 
-@pytest.mark.parametrize("key", hubserver.DEFAULTS)
+@pytest.mark.parametrize("key", DEFAULTS)
 def test_every_setting_is_documented(key):
     assert "`%s`" % key in REFERENCE
     assert "HUB_%s" % key in REFERENCE

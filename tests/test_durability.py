@@ -7,15 +7,15 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from clock import Clock
+from hubserver.clock import Clock
 from helpers import PROJECT, running_server, send
-from storage import NamespaceStore
+from hubserver.storage import NamespaceStore
 
 WRITER = """
 import sys
 sys.path.insert(0, sys.argv[1])
-from clock import Clock
-from storage import NamespaceStore
+from hubserver.clock import Clock
+from hubserver.storage import NamespaceStore
 
 store = NamespaceStore(sys.argv[2], Clock())
 for number in range(100000):

@@ -3,7 +3,7 @@
 import pytest
 from openapi_spec_validator import validate
 
-import openapi
+from hubserver import openapi
 
 
 @pytest.fixture

@@ -285,7 +285,7 @@ def test_an_upload_untouched_for_a_day_expires(data_dir):
     import os
     import time
 
-    from registry.blobs import BlobStore
+    from hubserver.registry.blobs import BlobStore
 
     blobs = BlobStore(str(data_dir), 1024)
     stale, fresh = blobs.start(), blobs.start()

@@ -2,8 +2,8 @@
 
 import pytest
 
-import schemas
-from storage import document
+from hubserver import schemas
+from hubserver.storage import document
 
 
 def stored(**changes):

@@ -9,8 +9,8 @@ import os
 
 import pytest
 
-from clock import Clock
-from storage import (
+from hubserver.clock import Clock
+from hubserver.storage import (
     CorruptNamespace,
     NamespaceBusy,
     NamespaceStore,
@@ -18,7 +18,7 @@ from storage import (
     RepositoryNotFound,
     TagNotFound,
 )
-from storage import document
+from hubserver.storage import document
 
 IMAGE_A = "a" * 64
 IMAGE_B = "b" * 64

@@ -11,8 +11,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from clock import Clock
-from storage import NamespaceStore, RepositoryExists, RepositoryNotFound, TagNotFound, document
+from hubserver.clock import Clock
+from hubserver.storage import NamespaceStore, RepositoryExists, RepositoryNotFound, TagNotFound, document
 
 NAMES = st.sampled_from(["aa", "bb", "cc", "d-d", "e.e"])
 TAGS = st.sampled_from(["latest", "v1", "_x", "1.0"])

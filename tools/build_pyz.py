@@ -5,7 +5,7 @@
 Run it with the Python whose environment holds the pinned requirements
 (``.venv/bin/python tools/build_pyz.py``). The result runs on a bare
 interpreter, ``python3 -S -I dist/hubserver.pyz``, Python 3.9 or newer, with
-every option of ``python hubserver.py``. Everything in it is pure Python:
+every option of the ``hubserver`` command. Everything in it is pure Python:
 markupsafe's compiled speedups are left out, and its own pure-Python fallback
 is used. The build is reproducible: files in a fixed order, fixed time stamps
 and modes, so the same checkout with the same dependencies gives the same bytes
@@ -20,26 +20,21 @@ import zipfile
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
-PACKAGES = ("storage", "registry", "ui")  # hubserver's own packages, with their data files
-NOT_SHIPPED = {"pytest_hubserver.py"}  # a test-time plugin, not part of the server
+PACKAGE = PROJECT / "hubserver"  # hubserver's own code, with its data files
 DEPENDENCIES = (
     "flask", "werkzeug", "jinja2", "markupsafe", "itsdangerous", "click", "blinker",
     "marshmallow", "packaging", "apispec", "filelock", "waitress",
 )
-MAIN = b"import sys\n\nimport hubserver\n\nsys.exit(hubserver.main())\n"
+MAIN = b"import sys\n\nfrom hubserver.cli import main\n\nsys.exit(main())\n"
 SHEBANG = b"#!/usr/bin/env python3\n"
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 def own_files():
     """Yield (name in the archive, path) of hubserver's own run-time files."""
-    for path in sorted(PROJECT.glob("*.py")):
-        if path.name not in NOT_SHIPPED:
-            yield path.name, path
-    for package in PACKAGES:
-        for path in sorted((PROJECT / package).rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
-                yield path.relative_to(PROJECT).as_posix(), path
+    for path in sorted(PACKAGE.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            yield path.relative_to(PROJECT).as_posix(), path
 
 
 def shipped(name):

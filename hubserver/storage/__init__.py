@@ -1,6 +1,6 @@
 """Durable storage of namespaces: one JSON file each, no database, no Flask."""
 
-from storage.errors import (
+from hubserver.storage.errors import (
     CorruptNamespace,
     DiskFull,
     DiskUnwritable,
@@ -12,7 +12,7 @@ from storage.errors import (
     TagNotFound,
     disk_trouble,
 )
-from storage.namespaces import NamespaceStore
+from hubserver.storage.namespaces import NamespaceStore
 
 __all__ = [
     "CorruptNamespace",

@@ -2,7 +2,7 @@
 
 Reads take no lock and are served from a cache of parsed files. Every change
 is a read-modify-write of one namespace file under that namespace's lock;
-changes that arrive together are written together (storage.commits).
+changes that arrive together are written together (hubserver.storage.commits).
 Stored repositories are shared snapshots: a change builds new dicts and lists
 and never edits one that a reader may hold.
 """
@@ -12,9 +12,10 @@ import threading
 from contextlib import suppress
 from types import MappingProxyType
 
-from names import is_namespace
-from storage import document
-from storage.errors import (
+from hubserver.names import is_namespace
+from hubserver.storage import document
+from hubserver.storage.commits import GroupCommit, WriterTimeout
+from hubserver.storage.errors import (
     CorruptNamespace,
     ManifestNotFound,
     NamespaceBusy,
@@ -23,8 +24,13 @@ from storage.errors import (
     TagNotFound,
     disk_trouble,
 )
-from storage.commits import GroupCommit, WriterTimeout
-from storage.files import FileLocks, LockTimeout, ParsedFileCache, atomic_write, fsync_folder
+from hubserver.storage.files import (
+    FileLocks,
+    LockTimeout,
+    ParsedFileCache,
+    atomic_write,
+    fsync_folder,
+)
 
 UPDATABLE_FIELDS = ("description", "full_description", "is_public", "logo")
 

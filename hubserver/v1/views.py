@@ -11,14 +11,12 @@ from flask import Blueprint, current_app, g, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import NotFound
 
-import pagination
-import schemas
-import search
-import web
-from bodies import parse_body
-from web import accounts, caller, store, visible_repositories
-from names import is_namespace
-from storage import RepositoryNotFound
+from hubserver import schemas, web
+from hubserver.names import is_namespace
+from hubserver.storage import RepositoryNotFound
+from hubserver.v1 import pagination, search
+from hubserver.v1.bodies import parse_body
+from hubserver.web import accounts, caller, store, visible_repositories
 
 blueprint = Blueprint("api", __name__, url_prefix="/v1")
 LIST_ITEMS_KEY = "hubserver.list_items"

@@ -11,9 +11,9 @@ none, and written back as format 2.
 
 import json
 
-from clock import is_timestamp
-from names import is_digest, is_image_id, is_namespace, is_repo_path, is_tag
-from storage.errors import CorruptNamespace
+from hubserver.clock import is_timestamp
+from hubserver.names import is_digest, is_image_id, is_namespace, is_repo_path, is_tag
+from hubserver.storage.errors import CorruptNamespace
 
 FORMAT = 2
 READABLE_FORMATS = (1, 2)

@@ -7,7 +7,7 @@ a seed is a namespace file, a folder of them, or a state document.
 import json
 from pathlib import Path
 
-from storage import document
+from hubserver.storage import document
 
 STATE_FORMAT = 1
 STATE_KEYS = ("format", "namespaces")

@@ -10,7 +10,7 @@ from collections import deque
 
 from werkzeug.wrappers import Request
 
-from bodies import FORM_TYPES, JSON_TYPE
+from hubserver.v1.bodies import FORM_TYPES, JSON_TYPE
 
 BODY_LIMIT = 64 * 1024
 MASK = "***"

@@ -12,12 +12,13 @@ from flask import Blueprint, current_app, g, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
-import schemas
-import web
-from bodies import FORM_TYPES, JSON_TYPE, parse_body
-from faults import FaultRules
-from journal import BODY_LIMIT, Journal
-from storage import state
+from hubserver import web
+from hubserver.controls import schemas
+from hubserver.controls.faults import FaultRules
+from hubserver.controls.journal import BODY_LIMIT, Journal
+from hubserver.schemas import load
+from hubserver.storage import state
+from hubserver.v1.bodies import FORM_TYPES, JSON_TYPE, parse_body
 
 blueprint = Blueprint("admin", __name__, url_prefix="/_hub")
 ADMIN_KEY = "hubserver.admin"
@@ -134,7 +135,7 @@ def _drop_connection():
     """Close the client's connection without an answer (a reset, where the system allows)."""
     client = request.environ.get(SOCKET_KEY)
     if client is None:
-        return web.json_answer({"detail": "This WSGI server cannot drop a connection; run python hubserver.py."}, 500)
+        return web.json_answer({"detail": "This WSGI server cannot drop a connection; run the hubserver command."}, 500)
     client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     client.shutdown(socket.SHUT_RDWR)
     g.hub_dropped = True
@@ -153,7 +154,7 @@ def health():
 @web.route(blueprint, "/reset", ["POST"])
 def reset():
     """Go back to the seed state; with ?namespace=, that namespace's data only."""
-    query = schemas.load(schemas.RESET_QUERY, request.args.to_dict())
+    query = load(schemas.RESET_QUERY, request.args.to_dict())
     admin().reset(query.get("namespace"))
     return web.no_content()
 
@@ -185,7 +186,7 @@ def get_clock():
 @web.route(blueprint, "/clock", ["PUT"])
 def put_clock():
     """Freeze the clock at a time, move a frozen clock forward, or return to real time."""
-    change = schemas.load(schemas.CLOCK_CHANGE, parse_body(request))
+    change = load(schemas.CLOCK_CHANGE, parse_body(request))
     clock = admin().clock
     if "now" in change:
         clock.freeze(change["now"])
@@ -204,7 +205,7 @@ def put_clock():
 @web.route(blueprint, "/requests", ["GET"])
 def get_requests():
     """List the journaled requests, oldest first, filtered."""
-    filters = schemas.load(schemas.JOURNAL_QUERY, request.args.to_dict())
+    filters = load(schemas.JOURNAL_QUERY, request.args.to_dict())
     entries = admin().journal.entries(**filters)
     return {"count": len(entries), "requests": entries}
 
@@ -219,7 +220,7 @@ def clear_requests():
 @web.route(blueprint, "/faults", ["POST"])
 def add_fault():
     """Add a fault rule."""
-    rule = schemas.load(schemas.FAULT, parse_body(request))
+    rule = load(schemas.FAULT, parse_body(request))
     added = admin().faults.add(rule["match"], rule["action"], rule.get("times"), rule.get("probability"))
     return added, 201
 

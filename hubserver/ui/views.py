@@ -11,13 +11,13 @@ import pkgutil
 import jinja2
 from flask import Blueprint, Response, render_template, request
 
-import search
-from names import is_namespace
-from storage import RepositoryNotFound
-from web import accounts, caller, store, visible_repositories
+from hubserver.names import is_namespace
+from hubserver.storage import RepositoryNotFound
+from hubserver.v1 import search
+from hubserver.web import accounts, caller, store, visible_repositories
 
 blueprint = Blueprint("ui", __name__)
-blueprint.jinja_loader = jinja2.PackageLoader("ui", "templates")  # works inside a zip, unlike a folder
+blueprint.jinja_loader = jinja2.PackageLoader("hubserver.ui", "templates")  # works inside a zip, unlike a folder
 PAGE_LIMIT = 100
 STYLESHEET = "/static/hubserver.css"
 
@@ -90,4 +90,4 @@ def root():
 @blueprint.get(STYLESHEET)
 def stylesheet():
     """The pages' one stylesheet."""
-    return Response(pkgutil.get_data("ui", "static/hubserver.css"), mimetype="text/css")
+    return Response(pkgutil.get_data("hubserver.ui", "static/hubserver.css"), mimetype="text/css")

@@ -2,7 +2,7 @@
 
 import json
 
-from names import is_digest
+from hubserver.names import is_digest
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"

@@ -15,8 +15,8 @@ import time
 import uuid
 from contextlib import suppress
 
-from names import is_digest
-from storage.files import fsync_folder
+from hubserver.names import is_digest
+from hubserver.storage.files import fsync_folder
 
 CHUNK = 1024 * 1024
 UPLOAD_LIFETIME = 24 * 3600

@@ -14,12 +14,17 @@ import re
 
 from flask import Blueprint, Response, current_app, request, send_file
 
-import web
-from names import is_digest, is_repo_path
-from registry import manifests
-from registry.blobs import DigestMismatch, RangeMismatch, TooLarge, UploadUnknown
-from registry.errors import RegistryError
-from storage import ManifestNotFound, RepositoryNotFound
+from hubserver import web
+from hubserver.names import is_digest, is_repo_path
+from hubserver.registry import manifests
+from hubserver.registry.blobs import (
+    DigestMismatch,
+    RangeMismatch,
+    TooLarge,
+    UploadUnknown,
+)
+from hubserver.registry.errors import RegistryError
+from hubserver.storage import ManifestNotFound, RepositoryNotFound
 
 blueprint = Blueprint("registry", __name__, url_prefix="/v2")
 BLOBS_KEY = "hubserver.blobs"

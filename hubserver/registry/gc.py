@@ -4,7 +4,7 @@ Run it while nothing is being pushed: a blob uploaded for a manifest not yet
 pushed is unreferenced until the manifest arrives.
 """
 
-from registry import manifests
+from hubserver.registry import manifests
 
 
 def referenced(store, blobs):

@@ -14,8 +14,13 @@ import secrets
 
 from werkzeug.security import check_password_hash
 
-from names import is_namespace
-from storage.files import FileLocks, LockTimeout, ParsedFileCache, atomic_write
+from hubserver.names import is_namespace
+from hubserver.storage.files import (
+    FileLocks,
+    LockTimeout,
+    ParsedFileCache,
+    atomic_write,
+)
 
 TOKENS_FILE = "_tokens.json"  # a name that cannot be a namespace's
 TOKENS_FORMAT = 1

@@ -1,8 +1,8 @@
 """The OpenAPI 3 document of the hub API and the controls, generated with apispec.
 
-Request and answer bodies come from the marshmallow schemas in schemas.py;
-this module only says which schema each operation takes and answers, and with
-which status codes. The routes come from the application itself, so a route
+Request and answer bodies come from the marshmallow schemas
+(``hubserver.schemas``, ``hubserver.controls.schemas``); this module only says
+which schema each operation takes and answers, and with which status codes. The routes come from the application itself, so a route
 without an entry here is an error, not a gap in the document. ``/``, ``/ui/``,
 ``/v2/`` and the stylesheet are left out, as the contract allows.
 """
@@ -11,7 +11,8 @@ import re
 
 from flask import current_app
 
-import schemas
+from hubserver import schemas
+from hubserver.controls import schemas as control_schemas
 
 DOCUMENTED = re.compile(r"^/(v1|_hub)/")
 DOCUMENT_KEY = "hubserver.openapi"
@@ -66,16 +67,16 @@ OPERATIONS = {
     "api.tag_detail": (None, None, {200: TAG}),
     "api.put_tag": (schemas.TagWriteSchema, None, {200: TAG, 201: TAG, 400: FIELD_ERRORS, 403: "DetailSchema"}),
     "api.delete_tag": (None, None, {204: None, 403: "DetailSchema"}),
-    "admin.health": (None, None, {200: schemas.HealthSchema}),
-    "admin.reset": (None, schemas.ResetQuerySchema, {204: None, 400: FIELD_ERRORS}),
-    "admin.get_state": (None, None, {200: schemas.StateSchema}),
-    "admin.put_state": (schemas.StateSchema, None, {204: None, 400: FIELD_ERRORS}),
-    "admin.get_clock": (None, None, {200: schemas.ClockSchema}),
-    "admin.put_clock": (schemas.ClockChangeSchema, None, {200: schemas.ClockSchema, 400: FIELD_ERRORS}),
-    "admin.get_requests": (None, schemas.JournalQuerySchema, {200: schemas.JournalSchema, 400: FIELD_ERRORS}),
+    "admin.health": (None, None, {200: control_schemas.HealthSchema}),
+    "admin.reset": (None, control_schemas.ResetQuerySchema, {204: None, 400: FIELD_ERRORS}),
+    "admin.get_state": (None, None, {200: control_schemas.StateSchema}),
+    "admin.put_state": (control_schemas.StateSchema, None, {204: None, 400: FIELD_ERRORS}),
+    "admin.get_clock": (None, None, {200: control_schemas.ClockSchema}),
+    "admin.put_clock": (control_schemas.ClockChangeSchema, None, {200: control_schemas.ClockSchema, 400: FIELD_ERRORS}),
+    "admin.get_requests": (None, control_schemas.JournalQuerySchema, {200: control_schemas.JournalSchema, 400: FIELD_ERRORS}),
     "admin.clear_requests": (None, None, {204: None}),
-    "admin.add_fault": (schemas.FaultSchema, None, {201: schemas.FaultRuleSchema, 400: FIELD_ERRORS}),
-    "admin.list_faults": (None, None, {200: schemas.FaultListSchema}),
+    "admin.add_fault": (control_schemas.FaultSchema, None, {201: control_schemas.FaultRuleSchema, 400: FIELD_ERRORS}),
+    "admin.list_faults": (None, None, {200: control_schemas.FaultListSchema}),
     "admin.clear_faults": (None, None, {204: None}),
     "admin.delete_fault": (None, None, {204: None}),
 }

@@ -1,0 +1,1 @@
+"""The read-only pages: views, Jinja2 templates, and the stylesheet."""
