@@ -1,90 +1,167 @@
 """A pytest plugin, and a context manager for any framework: a live hubserver for your tests.
 
-    pytest -p pytest_hubserver            # or pytest_plugins = ["pytest_hubserver"]
+Installed with hubserver (``pip install hubserver``), the plugin is on in every
+pytest run of that environment; nothing to configure.
 
     def test_my_client_retries(hub):
         hub.add_fault(match={"method": "GET"}, status=503, times=2)
         assert my_client(hub.url).get_repository("madams", "repo")
         hub.assert_requested("GET", "/v1/repositories/madams/repo", times=3)
 
-The ``hub`` fixture is one server a test session, on a free port with a
-temporary data directory, reset before each test. ``HubServer`` is the same
-server as a context manager. Only the standard library is used, and hubserver
-runs as a separate process (``python hubserver.py --port 0 --ephemeral``, or a
-``hubserver.pyz``), so its modules never enter your test process.
+The ``hub`` fixture is one server a test session (a worker's session, under
+pytest-xdist), on a free port with a temporary data directory, reset before
+each test. ``HubServer`` is the same server as a context manager. Only the
+standard library is used, and hubserver runs as a separate process
+(``python -m hubserver`` with this interpreter, or any command you give), so its
+modules never enter your test process.
 """
 
+import collections
 import json
 import os
 import re
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
-HUBSERVER = Path(__file__).resolve().with_name("hubserver.py")
 LISTENING = re.compile(r"hubserver listening on (http://\S+)")
+OUTPUT_LINES = 1000  # the server's output kept, from its end
+OUTPUT_LINE_LENGTH = 4096  # a longer line is kept in pieces of this size
+SHOWN_LINES = 50  # the lines of output a failure shows
 
 
 class HubError(AssertionError):
     """A control request to hubserver failed, or an expectation about it did not hold."""
 
 
+class _Output:
+    """The last lines a process writes, read on threads so that its pipes never fill.
+
+    Standard output and standard error are read apart, so that a line of one
+    never breaks into a line of the other; their lines are kept together in the
+    order they arrive. Reading stops at the end of each stream, when the
+    process exits. ``url`` is set, and ``announced``, when the listening line
+    goes by on standard output (``announced`` also when that stream ends).
+    """
+
+    def __init__(self, stdout, stderr):
+        self.lines = collections.deque(maxlen=OUTPUT_LINES)
+        self.count = 0
+        self.url = None
+        self.announced = threading.Event()
+        self._lock = threading.Lock()
+        self._streams = (stdout, stderr)
+        self._threads = [
+            threading.Thread(target=self._read, args=(stream, watch), name="hubserver output", daemon=True)
+            for stream, watch in ((stdout, True), (stderr, False))
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _read(self, stream, watch):
+        for line in iter(lambda: stream.readline(OUTPUT_LINE_LENGTH), ""):
+            with self._lock:
+                self.lines.append(line.rstrip("\n"))
+                self.count += 1
+            if watch and self.url is None:
+                match = LISTENING.search(line)
+                if match:
+                    self.url = match.group(1)
+                    self.announced.set()
+        if watch:
+            self.announced.set()
+
+    def tail(self, lines=SHOWN_LINES):
+        """Return the last ``lines`` lines, saying how many came before them."""
+        with self._lock:
+            kept, count = list(self.lines)[-lines:], self.count
+        before = count - len(kept)
+        return "\n".join((["[%d earlier line(s) not shown]" % before] if before else []) + kept)
+
+    def close(self):
+        """Wait for the ends of the streams (the process has exited) and close them."""
+        for thread in self._threads:
+            thread.join(timeout=10)
+        for stream in self._streams:
+            stream.close()
+
+
 class HubServer:
     """A hubserver process with helpers for every control of ``/_hub/``.
 
-    ``command`` is how to run hubserver (default: this Python and the
-    hubserver.py beside this file; give ``[sys.executable, "hubserver.pyz"]``
-    for the single file). ``seed``, ``frozen_time`` and ``extra_args`` become
-    its command-line options.
+    ``command`` is how to run hubserver, as a list (default: this Python,
+    ``-m hubserver``; give ``[sys.executable, "hubserver.pyz"]`` for the one
+    file). ``seed``, ``frozen_time`` and ``extra_args`` become its command-line
+    options. ``startup_timeout`` is how many seconds it may take to listen;
+    a server that does not is stopped and reported with its output.
     """
 
     def __init__(self, command=None, seed=None, frozen_time=None, extra_args=(), startup_timeout=30):
-        self.command = list(command or [sys.executable, str(HUBSERVER)])
-        self.arguments = ["--port", "0", "--ephemeral", *extra_args]
+        self.command = list(command or [sys.executable, "-m", "hubserver"])
+        self.arguments = ["--port", "0", *extra_args]
         if seed is not None:
             self.arguments += ["--seed", str(seed)]
         if frozen_time is not None:
             self.arguments += ["--frozen-time", frozen_time]
         self.startup_timeout = startup_timeout
         self.url = None
+        self.data_dir = None
         self._process = None
+        self._output = None
 
     # Process
 
     def start(self):
-        """Start the server; set ``url`` once it accepts connections."""
+        """Start the server on a new temporary data directory; set ``url`` once it listens.
+
+        Raises HubError, with the server's output, if it exits first or does
+        not listen within ``startup_timeout`` seconds.
+        """
+        self.data_dir = tempfile.mkdtemp(prefix="hubserver-")
         self._process = subprocess.Popen(
-            self.command + self.arguments,
+            [*self.command, "--data-dir", self.data_dir, *self.arguments],
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            errors="replace",
         )
-        line = self._process.stdout.readline()
-        match = LISTENING.search(line)
-        if not match:
-            self._process.kill()
-            raise HubError("hubserver did not start: %s%s" % (line, self._process.stderr.read()))
-        self.url = match.group(1)
+        self._output = _Output(self._process.stdout, self._process.stderr)
+        if not self._output.announced.wait(self.startup_timeout):
+            self.stop(grace=0)
+            raise HubError("hubserver did not listen within %s s; its output:\n%s" % (self.startup_timeout, self.output()))
+        if self._output.url is None:
+            status = self._process.wait()
+            self.stop()
+            raise HubError("hubserver exited with status %d before it listened; its output:\n%s" % (status, self.output()))
+        self.url = self._output.url
         return self
 
-    def stop(self):
-        """Stop the server (SIGTERM, then kill if it lingers) and close its pipes."""
-        if self._process is None:
-            return
-        if self._process.poll() is None:
-            self._process.send_signal(signal.SIGTERM if os.name == "posix" else signal.SIGINT)
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        self._process.stdout.close()
-        self._process.stderr.close()
-        self._process = None
+    def stop(self, grace=10):
+        """Stop the server (SIGTERM, then a kill after ``grace`` seconds) and remove its data directory."""
+        if self._process is not None:
+            if self._process.poll() is None:
+                self._process.send_signal(signal.SIGTERM if os.name == "posix" else signal.SIGINT)
+                try:
+                    self._process.wait(timeout=grace)
+                except subprocess.TimeoutExpired:
+                    self._process.kill()
+                    self._process.wait()
+            self._output.close()
+            self._process = None
+        if self.data_dir is not None:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def output(self, lines=SHOWN_LINES):
+        """Return the last ``lines`` lines the server wrote (standard output and error)."""
+        return "" if self._output is None else self._output.tail(lines)
 
     def __enter__(self):
         return self.start()
@@ -105,7 +182,16 @@ class HubServer:
                 status, raw = response.status, response.read()
         except urllib.error.HTTPError as error:
             status, raw = error.code, error.read()
+        except OSError:
+            self._check_running()
+            raise  # the server runs: a dropped connection, as a fault rule may ask
         return status, json.loads(raw) if raw else None
+
+    def _check_running(self):
+        """Raise HubError, with the server's output, if the server has exited."""
+        status = None if self._process is None else self._process.poll()
+        if status is not None:
+            raise HubError("hubserver exited with status %d; its output:\n%s" % (status, self.output()))
 
     def _control(self, method, path, body=None, expect=200):
         status, answer = self.request(method, "/_hub" + path, body)
@@ -217,7 +303,7 @@ if pytest is not None:
         """One hubserver for the whole test session."""
         seed = pytestconfig.getoption("--hub-seed") or pytestconfig.getini("hub_seed") or None
         command = pytestconfig.getoption("--hub-command")
-        with HubServer(command=command.split() if command else None, seed=seed) as server:
+        with HubServer(command=shlex.split(command) if command else None, seed=seed) as server:
             yield server
 
     @pytest.fixture
@@ -225,3 +311,12 @@ if pytest is not None:
         """The session's hubserver, reset to its seed before this test."""
         hub_server.reset()
         return hub_server
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(item, call):
+        """Add the server's last output to the report of a failed test that used ``hub``."""
+        outcome = yield
+        report = outcome.get_result()
+        server = getattr(item, "funcargs", {}).get("hub")
+        if report.failed and isinstance(server, HubServer):
+            report.sections.append(("hubserver output (last %d lines)" % SHOWN_LINES, server.output()))

@@ -1,18 +1,20 @@
-"""The pytest plugin, tested as its users run it: in a pytest run of their own (pytester)."""
+"""The pytest plugin, tested as its users run it: in a pytest run of their own (pytester).
+
+hubserver is installed in the test environment (requirements-dev.txt installs
+this checkout), so the plugin is on in every pytest run there, with no ``-p``
+and no conftest line, as it is for a user who installed hubserver.
+"""
 
 import json
+import os
+import sys
+import time
 import urllib.request
 
 import pytest
 
 from helpers import PROJECT
-from pytest_hubserver import HubError, HubServer
-
-
-@pytest.fixture(autouse=True)
-def plugin_on_the_path(monkeypatch):
-    """Make the plugin importable in pytester's subprocess, as an installed plugin would be."""
-    monkeypatch.setenv("PYTHONPATH", str(PROJECT))
+from pytest_hubserver import OUTPUT_LINES, HubError, HubServer
 
 EXAMPLE = '''
 import json
@@ -50,7 +52,7 @@ def test_faults_and_the_clock(hub):
 
 def test_the_hub_fixture_in_a_users_test_suite(pytester):
     pytester.makepyfile(test_example=EXAMPLE)
-    result = pytester.runpytest_subprocess("-p", "pytest_hubserver")
+    result = pytester.runpytest_subprocess()
     result.assert_outcomes(passed=3)
 
 
@@ -63,7 +65,7 @@ def test_wrong_expectation(hub):
     hub.assert_requested("PUT", "/v1/repositories/a/b/tags/x", times=2)
 '''
     )
-    result = pytester.runpytest_subprocess("-p", "pytest_hubserver")
+    result = pytester.runpytest_subprocess()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([
         "*expected PUT /v1/repositories/a/b/tags/x 2 time(s), it arrived 1 time(s)*",
@@ -81,7 +83,7 @@ def test_seeded(hub):
     assert [d["namespace"] for d in hub.state()["namespaces"]] == ["madams"]
 '''
     )
-    result = pytester.runpytest_subprocess("-p", "pytest_hubserver", "--hub-seed", str(seed))
+    result = pytester.runpytest_subprocess("--hub-seed", str(seed))
     result.assert_outcomes(passed=1)
 
 
@@ -125,6 +127,93 @@ def test_the_readme_example_test_passes(pytester):
     section = readme[readme.index("## In your own tests") :]
     example = section[section.index("```python\n") + len("```python\n") : section.index("```\n", section.index("```python"))]
     pytester.makepyfile(test_readme=example)
-    result = pytester.runpytest_subprocess("-p", "pytest_hubserver")
+    result = pytester.runpytest_subprocess()
     result.assert_outcomes(passed=2)
 
+
+
+def hubserver_wrapped(prelude):
+    """Return a command that runs ``prelude`` (Python code), then ``python -m hubserver`` in the same process."""
+    code = prelude + "\nimport runpy, sys\nsys.argv = ['hubserver', *sys.argv[1:]]\nrunpy.run_module('hubserver', run_name='__main__')\n"
+    return [sys.executable, "-c", code]
+
+
+CHATTER = """
+import sys, threading, time
+for number in range(20000):
+    print("chatter before listening", number, file=sys.stderr)
+def chatter():
+    for number in range(5000):
+        print("chatter while serving", number, file=sys.stderr, flush=True)
+        time.sleep(0.0005)
+threading.Thread(target=chatter, daemon=True).start()
+"""
+
+
+def test_a_server_that_writes_a_lot_never_blocks_on_its_output():
+    # 20,000 lines before it listens and thousands while it serves: several times what a pipe holds.
+    with HubServer(command=hubserver_wrapped(CHATTER), startup_timeout=20) as hub:
+        for number in range(100):
+            assert hub.request("POST", "/v1/repositories/madams/", {"repo_name": "r%03d" % number})[0] == 201
+        time.sleep(3)  # the chatter thread is done by now
+        tail = hub.output(lines=OUTPUT_LINES)
+    assert "chatter while serving 4999" in tail
+    assert len(tail.splitlines()) <= OUTPUT_LINES + 1  # and a line saying how many came before
+
+
+def test_a_server_that_never_listens_fails_within_the_startup_timeout():
+    server = HubServer(command=[sys.executable, "-c", "import time; print('warming up', flush=True); time.sleep(120)"],
+                       startup_timeout=2)
+    started = time.monotonic()
+    with pytest.raises(HubError, match=r"did not listen within 2 s(.|\n)*warming up"):
+        server.start()
+    assert time.monotonic() - started < 8
+    assert not os.path.exists(server.data_dir)
+
+
+def test_a_server_that_exits_at_once_is_reported_with_its_status_and_output(tmp_path):
+    server = HubServer(seed=tmp_path / "missing.json")
+    with pytest.raises(HubError, match=r"exited with status 1 before it listened(.|\n)*cannot start"):
+        server.start()
+
+
+def test_a_server_that_ignores_sigterm_is_killed_and_its_data_directory_removed():
+    deaf = "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nsignal.signal = lambda *args: None"
+    hub = HubServer(command=hubserver_wrapped(deaf)).start()
+    assert hub.request("POST", "/v1/repositories/madams/", {"repo_name": "repo"})[0] == 201
+    assert os.listdir(hub.data_dir)
+    started = time.monotonic()
+    hub.stop(grace=1)
+    assert time.monotonic() - started < 5
+    assert not os.path.exists(hub.data_dir)
+
+
+def test_a_server_that_dies_is_reported_by_the_next_request():
+    with HubServer() as hub:
+        hub._process.kill()
+        hub._process.wait()
+        with pytest.raises(HubError, match=r"exited with status -9(.|\n)*hubserver listening on"):
+            hub.health()
+
+
+def test_a_failing_test_shows_the_servers_output(pytester):
+    pytester.makepyfile(
+        test_failing="""
+def test_fails(hub):
+    assert hub.request("GET", "/v1/repositories/madams/repo")[0] == 200
+"""
+    )
+    result = pytester.runpytest_subprocess()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*hubserver output (last 50 lines)*", "hubserver listening on http://127.0.0.1:*"])
+
+
+def test_hub_command_is_split_as_a_shell_would(pytester, tmp_path):
+    folder = tmp_path / "my tools"
+    folder.mkdir()
+    launcher = folder / "run hub"
+    launcher.write_text('#!/bin/sh\nexec "%s" -m hubserver "$@"\n' % sys.executable)
+    launcher.chmod(0o755)
+    pytester.makepyfile(test_command="def test_up(hub):\n    assert hub.health() == {'status': 'ok'}\n")
+    result = pytester.runpytest_subprocess("--hub-command", '"%s" --threads 4' % launcher)
+    result.assert_outcomes(passed=1)
