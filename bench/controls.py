@@ -2,9 +2,9 @@
 
     python bench/controls.py
 
-Starts hubserver the way the pytest plugin does (``--port 0 --ephemeral``),
-on 127.0.0.1, with a seed of 10 namespaces of 100 repositories, and prints the
-median of each figure over bounded repetitions.
+Starts hubserver the way the pytest plugin does (``HubServer``: ``--port 0``
+and a temporary data directory), on 127.0.0.1, with a seed of 10 namespaces of
+100 repositories, and prints the median of each figure over bounded repetitions.
 """
 
 import json
@@ -14,11 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT))
-
-from pytest_hubserver import HubServer  # noqa: E402
-from storage import document  # noqa: E402
+from hubserver.storage import document
+from pytest_hubserver import HubServer
 
 STAMP = "2015-05-13T01:04:48.246Z"
 RUNS = 20

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from run import PROJECT, free_port, stop  # the other benchmark, beside this file
+from run import free_port, stop  # the other benchmark, beside this file
 
 CHUNK = 1024 * 1024
 
@@ -86,7 +86,7 @@ def measure(url, size_mb, runs, name):
 
 def run_hubserver(folder, size_mb, runs):
     process = subprocess.Popen(
-        [sys.executable, str(PROJECT / "hubserver.py"), "--port", "0", "--data-dir", str(Path(folder) / "hub")],
+        [sys.executable, "-m", "hubserver", "--port", "0", "--data-dir", str(Path(folder) / "hub")],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
     try:

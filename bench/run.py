@@ -40,10 +40,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT))
+from hubserver.storage import document  # the project's own file format, for seeding
 
-from storage import document  # noqa: E402  (the project's own file format, for seeding)
+PROJECT = Path(__file__).resolve().parent.parent
 
 SIZES = (10, 1_000, 10_000)
 IMAGE_ID = "a4002247cb22e78c8d9ffeccdf7ea23d7763f53493d4d763cb4dbe58bf3566b5"
@@ -280,7 +279,7 @@ def cold_start(data_dir, runs=5):
     for _ in range(runs):
         started = time.perf_counter()
         process, url = start_announced(
-            [sys.executable, str(PROJECT / "hubserver.py"), "--port", "0", "--data-dir", str(data_dir)]
+            [sys.executable, "-m", "hubserver", "--port", "0", "--data-dir", str(data_dir)]
         )
         host, port = url.split("//")[1].split(":")
         connection = http.client.HTTPConnection(host, int(port), timeout=10)
@@ -484,7 +483,7 @@ def main(argv=None):
             [sys.executable, str(PROJECT / "bench" / "floor.py"), "--threads", str(args.threads)]
         )
         hub_process, hub_url = start_announced([
-            sys.executable, str(PROJECT / "hubserver.py"), "--port", "0", "--data-dir", str(data_dir),
+            sys.executable, "-m", "hubserver", "--port", "0", "--data-dir", str(data_dir),
             "--threads", str(args.threads),
         ])
         try:

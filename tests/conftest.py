@@ -1,8 +1,39 @@
-"""Fixtures shared by the test suite: an application on a temporary data directory."""
+"""Fixtures shared by the test suite, and its promise to leave the checkout as it found it."""
+
+import shutil
+import subprocess
 
 import pytest
 
 import hubserver
+from helpers import PROJECT
+
+STATUS_BEFORE = pytest.StashKey()
+
+
+def git_status():
+    """Return the lines of ``git status --porcelain`` of the checkout, or None outside a git checkout."""
+    if shutil.which("git") is None or not (PROJECT / ".git").exists():
+        return None
+    return set(subprocess.run(["git", "status", "--porcelain"], cwd=PROJECT, capture_output=True, text=True).stdout.splitlines())
+
+
+def pytest_sessionstart(session):
+    session.config.stash[STATUS_BEFORE] = git_status()
+
+
+def pytest_sessionfinish(session):
+    """Fail the run if the tests left anything in the checkout that git would see."""
+    before = session.config.stash.get(STATUS_BEFORE, None)
+    if before is None or hasattr(session.config, "workerinput"):  # not a checkout, or a pytest-xdist worker
+        return
+    left = sorted(git_status() - before)
+    if left:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        reporter.write_sep("!", "the test suite left files in the checkout (git status --porcelain)", red=True)
+        reporter.write_line("\n".join(left))
+
 
 
 @pytest.fixture

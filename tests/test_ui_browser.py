@@ -1,14 +1,11 @@
 """The pages in a real browser: headless Chromium loads them and we read what a person sees."""
 
 import re
-import sys
 
 import pytest
 
-from helpers import PROJECT, running_server, send
-
-sys.path.insert(0, str(PROJECT / "tools"))
-import browser  # noqa: E402
+from helpers import running_server, send
+from tools import browser  # the checkout's folder, on the path through pytest's pythonpath setting
 
 pytestmark = pytest.mark.skipif(browser.chromium() is None, reason="chromium is not installed (.ci/run installs it)")
 IMAGE = "a4002247cb22e78c8d9ffeccdf7ea23d7763f53493d4d763cb4dbe58bf3566b5"

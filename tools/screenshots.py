@@ -2,7 +2,7 @@
 
     python tools/screenshots.py
 
-Starts hubserver (--ephemeral, a frozen clock), fills it with a little demo
+Starts hubserver (``HubServer``, a frozen clock), fills it with a little demo
 data over HTTP, and writes docs/screenshots/<page>-<desktop|phone>.png.
 Everything stays on 127.0.0.1.
 """
@@ -12,11 +12,10 @@ import sys
 import urllib.request
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT))
+import browser  # beside this file
+from pytest_hubserver import HubServer
 
-import browser  # noqa: E402  (beside this file)
-from pytest_hubserver import HubServer  # noqa: E402
+PROJECT = Path(__file__).resolve().parent.parent
 
 SIZES = {"desktop": (1280, 800), "phone": (360, 740)}
 PAGES = {"namespaces": "/", "namespace": "/ui/madams", "repository": "/ui/madams/web-app"}
