@@ -7,9 +7,12 @@ Run it with the Python whose environment holds the pinned requirements
 interpreter, ``python3 -S -I dist/hubserver.pyz``, Python 3.9 or newer, with
 every option of the ``hubserver`` command. Everything in it is pure Python:
 markupsafe's compiled speedups are left out, and its own pure-Python fallback
-is used. The build is reproducible: files in a fixed order, fixed time stamps
-and modes, so the same checkout with the same dependencies gives the same bytes
-wherever it lies.
+is used. The licence text of hubserver and of every distribution it bundles is
+inside, under ``licenses/<distribution>/``. Its ``__main__.py`` is
+``tools/pyz_main.py``, which keeps a compiled copy in a cache folder. The
+build is reproducible: files in a fixed order, fixed time stamps and modes, so
+the same checkout with the same dependencies gives the same bytes wherever it
+lies.
 """
 
 import argparse
@@ -25,7 +28,8 @@ DEPENDENCIES = (
     "flask", "werkzeug", "jinja2", "markupsafe", "itsdangerous", "click", "blinker",
     "marshmallow", "packaging", "apispec", "filelock", "waitress",
 )
-MAIN = b"import sys\n\nfrom hubserver.cli import main\n\nsys.exit(main())\n"
+MAIN = Path(__file__).resolve().with_name("pyz_main.py")
+LICENCE_NAMES = ("LICENSE", "LICENCE", "COPYING", "NOTICE")
 SHEBANG = b"#!/usr/bin/env python3\n"
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -35,6 +39,8 @@ def own_files():
     for path in sorted(PACKAGE.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
             yield path.relative_to(PROJECT).as_posix(), path
+    yield "licenses/hubserver/LICENSE", PROJECT / "LICENSE"
+    yield "__main__.py", MAIN
 
 
 def shipped(name):
@@ -45,13 +51,21 @@ def shipped(name):
     return not name.endswith((".so", ".pyd", ".pyc", ".c", ".h"))
 
 
+def is_licence(name):
+    """Tell whether a file of a distribution's metadata is a licence text."""
+    parts = name.split("/")
+    return parts[0].endswith(".dist-info") and parts[-1].upper().startswith(LICENCE_NAMES)
+
+
 def dependency_files():
-    """Yield (name in the archive, path) of every run-time dependency, from the installed distributions."""
+    """Yield (name in the archive, path) of every run-time dependency and its licence texts."""
     for distribution in DEPENDENCIES:
         installed = importlib.metadata.distribution(distribution)
         for name in sorted(str(file) for file in installed.files or ()):
             if shipped(name):
                 yield name, Path(installed.locate_file(name))
+            elif is_licence(name):
+                yield "licenses/%s/%s" % (distribution, name.rsplit("/", 1)[1]), Path(installed.locate_file(name))
 
 
 def build(output):
@@ -66,7 +80,6 @@ def build(output):
     with zipfile.ZipFile(buffer, "w") as archive:
         for name in sorted(set(entries) | folders):
             _add(archive, name, b"" if name in folders else entries[name].read_bytes())
-        _add(archive, "__main__.py", MAIN)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_bytes(buffer.getvalue())
     output.chmod(0o755)
