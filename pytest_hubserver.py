@@ -136,11 +136,15 @@ class HubServer:
         self._output = _Output(self._process.stdout, self._process.stderr)
         if not self._output.announced.wait(self.startup_timeout):
             self.stop(grace=0)
-            raise HubError("hubserver did not listen within %s s; its output:\n%s" % (self.startup_timeout, self.output()))
+            raise HubError(
+                "hubserver did not listen within %s s; its output:\n%s" % (self.startup_timeout, self.output())
+            )
         if self._output.url is None:
             status = self._process.wait()
             self.stop()
-            raise HubError("hubserver exited with status %d before it listened; its output:\n%s" % (status, self.output()))
+            raise HubError(
+                "hubserver exited with status %d before it listened; its output:\n%s" % (status, self.output())
+            )
         self.url = self._output.url
         return self
 
@@ -253,7 +257,8 @@ class HubServer:
         count = sum(1 for entry in arrived if entry["method"] == method.upper() and entry["path"] == path)
         if (times is None and count == 0) or (times is not None and count != times):
             seen = "\n".join(
-                "  %s %s%s -> %s" % (entry["method"], entry["path"], "?" + entry["query"] if entry["query"] else "", entry["status"])
+                "  %s %s%s -> %s"
+                % (entry["method"], entry["path"], "?" + entry["query"] if entry["query"] else "", entry["status"])
                 for entry in arrived
             )
             wanted = "at least once" if times is None else "%d time(s)" % times
@@ -262,7 +267,9 @@ class HubServer:
                 % (method.upper(), path, wanted, count, seen or "  (none)")
             )
 
-    def add_fault(self, match=None, status=None, body=None, delay_ms=None, reset_connection=False, times=None, probability=None):
+    def add_fault(
+        self, match=None, status=None, body=None, delay_ms=None, reset_connection=False, times=None, probability=None
+    ):
         """Add a fault rule; return it with its id."""
         action = {"status": status, "body": body, "delay_ms": delay_ms, "reset_connection": reset_connection or None}
         rule = {"match": match or {}, "action": {key: value for key, value in action.items() if value is not None}}
@@ -295,7 +302,9 @@ if pytest is not None:
     def pytest_addoption(parser):
         group = parser.getgroup("hubserver")
         group.addoption("--hub-seed", metavar="PATH", help="seed for the hub fixture's server")
-        group.addoption("--hub-command", metavar="COMMAND", help='how to run hubserver, e.g. "python3 dist/hubserver.pyz"')
+        group.addoption(
+            "--hub-command", metavar="COMMAND", help='how to run hubserver, e.g. "python3 dist/hubserver.pyz"'
+        )
         parser.addini("hub_seed", "seed for the hub fixture's server")
 
     @pytest.fixture(scope="session")

@@ -25,7 +25,10 @@ def seed_state(namespaces=10, repositories=100):
     return {
         "format": 1,
         "namespaces": [
-            document.as_document("ns%02d" % index, [document.new_repository("repo%03d" % number, STAMP) for number in range(repositories)])
+            document.as_document(
+                "ns%02d" % index,
+                [document.new_repository("repo%03d" % number, STAMP) for number in range(repositories)],
+            )
             for index in range(namespaces)
         ],
     }
@@ -65,7 +68,8 @@ def main():
 
             def touch(count):
                 return lambda: [
-                    hub.request("POST", "/v1/repositories/ns%02d/" % index, {"repo_name": "added"}) for index in range(count)
+                    hub.request("POST", "/v1/repositories/ns%02d/" % index, {"repo_name": "added"})
+                    for index in range(count)
                 ]
 
             print("for scale, one GET /_hub/health round trip: %.1f ms" % timed(hub.health))

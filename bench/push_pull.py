@@ -48,8 +48,13 @@ def push(url, size_mb, salt):
     opened.read()
     location = urlsplit(opened.headers["Location"])
     target = location.path + "?" + (location.query + "&" if location.query else "") + "digest=" + digest
-    connection.request("PUT", target, body=layer(size_mb, salt), encode_chunked=True,
-                       headers={"Content-Type": "application/octet-stream", "Transfer-Encoding": "chunked"})
+    connection.request(
+        "PUT",
+        target,
+        body=layer(size_mb, salt),
+        encode_chunked=True,
+        headers={"Content-Type": "application/octet-stream", "Transfer-Encoding": "chunked"},
+    )
     done = connection.getresponse()
     done.read()
     elapsed = time.perf_counter() - started
@@ -87,7 +92,9 @@ def measure(url, size_mb, runs, name):
 def run_hubserver(folder, size_mb, runs):
     process = subprocess.Popen(
         [sys.executable, "-m", "hubserver", "--port", "0", "--data-dir", str(Path(folder) / "hub")],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     try:
         url = process.stdout.readline().split()[-1]
@@ -103,7 +110,9 @@ def run_reference(folder, size_mb, runs):
         "version: 0.1\nlog: {level: error}\nstorage:\n  filesystem: {rootdirectory: %s}\nhttp: {addr: '127.0.0.1:%d'}\n"
         % (Path(folder) / "reference", port)
     )
-    process = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        ["docker-registry", "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         for _ in range(100):
             try:

@@ -52,8 +52,7 @@ WRITE_LIMIT = 150
 JSON_SERVER_VERSION = "0.17.4"
 ECR_TARGET = "AmazonEC2ContainerRegistry_V20150921."
 FAKE_SIGNATURE = (
-    "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ecr/aws4_request, "
-    "SignedHeaders=host;x-amz-target, Signature=0"
+    "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ecr/aws4_request, SignedHeaders=host;x-amz-target, Signature=0"
 )
 JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -278,9 +277,7 @@ def cold_start(data_dir, runs=5):
     timings = []
     for _ in range(runs):
         started = time.perf_counter()
-        process, url = start_announced(
-            [sys.executable, "-m", "hubserver", "--port", "0", "--data-dir", str(data_dir)]
-        )
+        process, url = start_announced([sys.executable, "-m", "hubserver", "--port", "0", "--data-dir", str(data_dir)])
         host, port = url.split("//")[1].split(":")
         connection = http.client.HTTPConnection(host, int(port), timeout=10)
         connection.request("GET", "/v1/repositories/ns10/repo00005")
@@ -316,16 +313,34 @@ def hub_scenarios(data_dir):
         scenarios += [
             Scenario("hubserver", "detail GET", size, "GET", middle, before=reseed),
             Scenario(
-                "hubserver", "list page", size, "GET",
-                "/v1/repositories/%s/?page=%d" % (namespace, size // 20 + 1), before=reseed,
+                "hubserver",
+                "list page",
+                size,
+                "GET",
+                "/v1/repositories/%s/?page=%d" % (namespace, size // 20 + 1),
+                before=reseed,
             ),
             Scenario(
-                "hubserver", "create", size, "POST", "/v1/repositories/%s/" % namespace,
-                '{"repo_name": "new-UNIQUE"}', JSON_HEADERS, (201,), reseed,
+                "hubserver",
+                "create",
+                size,
+                "POST",
+                "/v1/repositories/%s/" % namespace,
+                '{"repo_name": "new-UNIQUE"}',
+                JSON_HEADERS,
+                (201,),
+                reseed,
             ),
             Scenario(
-                "hubserver", "tag PUT", size, "PUT", middle + "/tags/tCYCLE",
-                '{"image_id": "%s"}' % IMAGE_ID, JSON_HEADERS, (200, 201), reseed,
+                "hubserver",
+                "tag PUT",
+                size,
+                "PUT",
+                middle + "/tags/tCYCLE",
+                '{"image_id": "%s"}' % IMAGE_ID,
+                JSON_HEADERS,
+                (200, 201),
+                reseed,
             ),
         ]
     return scenarios
@@ -342,17 +357,39 @@ def ecr_headers(action):
 def moto_scenarios():
     return [
         Scenario(
-            "moto", "DescribeRepositories", 1, "POST", "/",
-            '{"repositoryNames": ["bench"]}', ecr_headers("DescribeRepositories"),
+            "moto",
+            "DescribeRepositories",
+            1,
+            "POST",
+            "/",
+            '{"repositoryNames": ["bench"]}',
+            ecr_headers("DescribeRepositories"),
         ),
-        Scenario("moto", "CreateRepository", None, "POST", "/", '{"repositoryName": "new-UNIQUE"}', ecr_headers("CreateRepository")),
+        Scenario(
+            "moto",
+            "CreateRepository",
+            None,
+            "POST",
+            "/",
+            '{"repositoryName": "new-UNIQUE"}',
+            ecr_headers("CreateRepository"),
+        ),
     ]
 
 
 def json_server_scenarios():
     return [
         Scenario("json-server", "GET record", 1, "GET", "/repositories/1"),
-        Scenario("json-server", "POST record", None, "POST", "/repositories", '{"repo_name": "new-UNIQUE"}', JSON_HEADERS, (201,)),
+        Scenario(
+            "json-server",
+            "POST record",
+            None,
+            "POST",
+            "/repositories",
+            '{"repo_name": "new-UNIQUE"}',
+            JSON_HEADERS,
+            (201,),
+        ),
     ]
 
 
@@ -365,7 +402,9 @@ def json_server_command(folder):
             return None
         subprocess.run(
             ["npm", "install", "--prefix", str(peers), "--no-audit", "--no-fund", "json-server@" + JSON_SERVER_VERSION],
-            check=True, capture_output=True, timeout=180,
+            check=True,
+            capture_output=True,
+            timeout=180,
         )
     database = Path(folder) / "db.json"
     database.write_text(json.dumps({"repositories": [{"id": 1, **document.new_repository("bench", SEED_STAMP)}]}))
@@ -432,7 +471,9 @@ def run_scenarios(url, scenarios, seconds, folder, floor, rows):
             concurrent = measure_wrk(url, scenario, seconds, folder)
             concurrent_ratio = concurrent.rps / floor.concurrent.rps
         rows.append(Row(scenario, sequential, concurrent, ratio, concurrent_ratio))
-        print("  measured %s %s %s" % (scenario.server, scenario.name, scenario.size or ""), file=sys.stderr, flush=True)
+        print(
+            "  measured %s %s %s" % (scenario.server, scenario.name, scenario.size or ""), file=sys.stderr, flush=True
+        )
 
 
 def with_server(start, scenarios, seconds, folder, floor, rows):
@@ -451,7 +492,12 @@ def measure_peers(args, folder, floor, rows, notes):
 
         def start_moto():
             process, url = start_on_port(moto_command, port, "/moto-api/")
-            send_once(url, Scenario("moto", "setup", None, "POST", "/", '{"repositoryName": "bench"}', ecr_headers("CreateRepository")))
+            send_once(
+                url,
+                Scenario(
+                    "moto", "setup", None, "POST", "/", '{"repositoryName": "bench"}', ecr_headers("CreateRepository")
+                ),
+            )
             return process, url
 
         with_server(start_moto, moto_scenarios(), args.seconds, folder, floor, rows)
@@ -462,7 +508,11 @@ def measure_peers(args, folder, floor, rows, notes):
         port = free_port()
         with_server(
             lambda: start_on_port(command + ["--port", str(port)], port, "/repositories/1"),
-            json_server_scenarios(), args.seconds, folder, floor, rows,
+            json_server_scenarios(),
+            args.seconds,
+            folder,
+            floor,
+            rows,
         )
     else:
         notes.append("json-server: Node.js and npm not found")
@@ -482,10 +532,19 @@ def main(argv=None):
         floor_process, floor_url = start_announced(
             [sys.executable, str(PROJECT / "bench" / "floor.py"), "--threads", str(args.threads)]
         )
-        hub_process, hub_url = start_announced([
-            sys.executable, "-m", "hubserver", "--port", "0", "--data-dir", str(data_dir),
-            "--threads", str(args.threads),
-        ])
+        hub_process, hub_url = start_announced(
+            [
+                sys.executable,
+                "-m",
+                "hubserver",
+                "--port",
+                "0",
+                "--data-dir",
+                str(data_dir),
+                "--threads",
+                str(args.threads),
+            ]
+        )
         try:
             floor = Floor(floor_url, args.seconds, folder)
             run_scenarios(hub_url, scenarios, args.seconds, folder, floor, rows)
@@ -502,27 +561,46 @@ def main(argv=None):
 
 def print_table(rows, floor, startup, first_read, notes, args):
     print()
-    print("hubserver benchmark, %s, Python %s, %s, %d cores, %s s a measurement" % (
-        datetime.now(timezone.utc).strftime("%Y-%m-%d"), platform.python_version(), platform.machine(),
-        os.cpu_count(), args.seconds,
-    ))
+    print(
+        "hubserver benchmark, %s, Python %s, %s, %d cores, %s s a measurement"
+        % (
+            datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+            platform.python_version(),
+            platform.machine(),
+            os.cpu_count(),
+            args.seconds,
+        )
+    )
     print()
-    header = "| server | scenario | N | seq req/s | / floor | p50 ms | p99 ms | 16 conn req/s | / floor | p50 ms | p99 ms |"
+    header = (
+        "| server | scenario | N | seq req/s | / floor | p50 ms | p99 ms | 16 conn req/s | / floor | p50 ms | p99 ms |"
+    )
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     for row in [floor.row()] + rows:
-        cells = [row.scenario.server, row.scenario.name, "" if row.scenario.size is None else "{:,}".format(row.scenario.size)]
+        cells = [
+            row.scenario.server,
+            row.scenario.name,
+            "" if row.scenario.size is None else f"{row.scenario.size:,}",
+        ]
         cells += _figure_cells(row.sequential, row.ratio)
         cells += _figure_cells(row.concurrent, row.concurrent_ratio) if row.concurrent else ["(no wrk)", "", "", ""]
         print("| " + " | ".join(cells) + " |")
     print()
-    print("req/s and latencies: the fastest of %d rounds. The floor row: the median of its %d rounds," % (ROUNDS, len(floor.measured)))
+    print(
+        "req/s and latencies: the fastest of %d rounds. The floor row: the median of its %d rounds,"
+        % (ROUNDS, len(floor.measured))
+    )
     print("which alternate with hubserver's; a hubserver ratio is the median of the ratios of")
     print("alternate rounds, a peer's the ratio to the floor's median. 16 conn: one wrk run each.")
     print("cold start, process start to first answer (median of 5): %.3f s" % startup)
-    print("first detail GET after a %s-repository file changed (one parse): %.0f ms" % (
-        "{:,}".format(max(SIZES)), first_read * 1000,
-    ))
+    print(
+        "first detail GET after a %s-repository file changed (one parse): %.0f ms"
+        % (
+            f"{max(SIZES):,}",
+            first_read * 1000,
+        )
+    )
     for note in notes:
         print("not measured: " + note)
     print()
@@ -549,7 +627,9 @@ def target_lines(rows, startup):
     ]
     lines = ["targets (sequential client, ratios to the floor beside each):"]
     for name, value, target in checks:
-        lines.append("  %-32s %.2f  (target >= %.2f: %s)" % (name, value, target, "met" if value >= target else "MISSED"))
+        lines.append(
+            "  %-32s %.2f  (target >= %.2f: %s)" % (name, value, target, "met" if value >= target else "MISSED")
+        )
     lines.append("  %-32s %.3f s (target < 0.5 s: %s)" % ("cold start", startup, "met" if startup < 0.5 else "MISSED"))
     return lines
 

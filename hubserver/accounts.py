@@ -116,7 +116,9 @@ def _check_tokens(data, path):
         ):
             raise ValueError("unexpected contents")
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
-        raise AccountsFileError("the tokens file %s cannot be read (%s); it was left unchanged" % (path, error)) from None
+        raise AccountsFileError(
+            "the tokens file %s cannot be read (%s); it was left unchanged" % (path, error)
+        ) from None
     return _TokenTable(document["tokens"])
 
 

@@ -112,7 +112,9 @@ def create_app(config=None):
         store.replace_namespace(namespace, repositories)
     users = app.config["USERS"]
     app.extensions[web.STORE_KEY] = store
-    app.extensions[web.ACCOUNTS_KEY] = accounts = Accounts(users and str(users), TokenStore(store.data_dir, store.lock_timeout))
+    app.extensions[web.ACCOUNTS_KEY] = accounts = Accounts(
+        users and str(users), TokenStore(store.data_dir, store.lock_timeout)
+    )
     if accounts.enabled:
         accounts.check_users_file()
     app.extensions[v1.LIST_ITEMS_KEY] = v1.ListItems(app.json.dumps)

@@ -20,7 +20,13 @@ def format_timestamp(moment):
     """Render an aware datetime as a stamp, truncated to the millisecond."""
     utc = moment.astimezone(timezone.utc)
     return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (
-        utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond // 1000,
+        utc.year,
+        utc.month,
+        utc.day,
+        utc.hour,
+        utc.minute,
+        utc.second,
+        utc.microsecond // 1000,
     )
 
 

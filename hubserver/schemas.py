@@ -83,12 +83,8 @@ def _name_rule(check, message):
 
 
 NAME_SHAPE = "lowercase letters and digits, in runs joined by single '.', '_' or '-'"
-valid_namespace = _name_rule(
-    names.is_namespace, "Enter a valid namespace: 2 to 200 characters, %s." % NAME_SHAPE
-)
-valid_repo_name = _name_rule(
-    names.is_repo_name, "Enter a valid repository name: 2 to 255 characters, %s." % NAME_SHAPE
-)
+valid_namespace = _name_rule(names.is_namespace, "Enter a valid namespace: 2 to 200 characters, %s." % NAME_SHAPE)
+valid_repo_name = _name_rule(names.is_repo_name, "Enter a valid repository name: 2 to 255 characters, %s." % NAME_SHAPE)
 valid_tag = _name_rule(
     names.is_tag,
     "Enter a valid tag: 1 to 128 ASCII letters, digits, '_', '.' or '-', not starting with '.' or '-'.",
@@ -203,22 +199,62 @@ def _answer_schema(name, keys):
 
 RepositoryCreatedSchema = _answer_schema(
     "RepositoryCreated",
-    "repo_name namespace repo_path is_automated description creation_time updated_time"
-    " is_public logo".split(),
+    [
+        "repo_name",
+        "namespace",
+        "repo_path",
+        "is_automated",
+        "description",
+        "creation_time",
+        "updated_time",
+        "is_public",
+        "logo",
+    ],
 )
 RepositoryListItemSchema = _answer_schema(
     "RepositoryListItem",
-    "repo_name namespace repo_path is_automated description creation_at updated_at is_public"
-    " logo repo_starred_count full_description download upload pulled_at pushed_at".split(),
+    [
+        "repo_name",
+        "namespace",
+        "repo_path",
+        "is_automated",
+        "description",
+        "creation_at",
+        "updated_at",
+        "is_public",
+        "logo",
+        "repo_starred_count",
+        "full_description",
+        "download",
+        "upload",
+        "pulled_at",
+        "pushed_at",
+    ],
 )
 RepositoryUpdatedSchema = _answer_schema(
-    "RepositoryUpdated", "repo_name namespace repo_path description is_public logo".split()
+    "RepositoryUpdated", ["repo_name", "namespace", "repo_path", "description", "is_public", "logo"]
 )
 RepositoryDetailSchema = _answer_schema(
     "RepositoryDetail",
-    "namespace repo_name repo_path logo_file description full_description repo_starred_count"
-    " created_at updated_at is_public logo is_automated download upload pulled_at pushed_at"
-    " is_repo_starred".split(),
+    [
+        "namespace",
+        "repo_name",
+        "repo_path",
+        "logo_file",
+        "description",
+        "full_description",
+        "repo_starred_count",
+        "created_at",
+        "updated_at",
+        "is_public",
+        "logo",
+        "is_automated",
+        "download",
+        "upload",
+        "pulled_at",
+        "pushed_at",
+        "is_repo_starred",
+    ],
 )
 TagSchema = _answer_schema("Tag", ["image_id", "tag"])
 

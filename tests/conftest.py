@@ -6,6 +6,7 @@ import subprocess
 import pytest
 
 import hubserver
+
 from helpers import PROJECT
 
 STATUS_BEFORE = pytest.StashKey()
@@ -15,7 +16,11 @@ def git_status():
     """Return the lines of ``git status --porcelain`` of the checkout, or None outside a git checkout."""
     if shutil.which("git") is None or not (PROJECT / ".git").exists():
         return None
-    return set(subprocess.run(["git", "status", "--porcelain"], cwd=PROJECT, capture_output=True, text=True).stdout.splitlines())
+    return set(
+        subprocess.run(
+            ["git", "status", "--porcelain"], cwd=PROJECT, capture_output=True, text=True
+        ).stdout.splitlines()
+    )
 
 
 def pytest_sessionstart(session):
@@ -33,7 +38,6 @@ def pytest_sessionfinish(session):
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         reporter.write_sep("!", "the test suite left files in the checkout (git status --porcelain)", red=True)
         reporter.write_line("\n".join(left))
-
 
 
 @pytest.fixture

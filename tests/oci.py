@@ -44,10 +44,14 @@ class Layout:
     def image(self, text, architecture="amd64"):
         """Store an image whose one layer holds ``text``; return its manifest descriptor."""
         layer, diff_id = _layer(text)
-        config = json.dumps({
-            "architecture": architecture, "os": "linux", "config": {},
-            "rootfs": {"type": "layers", "diff_ids": [diff_id]},
-        }).encode()
+        config = json.dumps(
+            {
+                "architecture": architecture,
+                "os": "linux",
+                "config": {},
+                "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+            }
+        ).encode()
         manifest = {
             "schemaVersion": 2,
             "mediaType": OCI_MANIFEST,

@@ -6,6 +6,7 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 import hubserver
+
 from helpers import assert_error, assert_field_errors
 
 STAMP = "2015-06-07T10:41:31.882Z"
@@ -19,27 +20,48 @@ CAROLS_HASH = generate_password_hash("hunter2", method="pbkdf2:sha256:1000")  # 
 
 def repository(name, is_public):
     return {
-        "repo_name": name, "description": "", "full_description": "", "is_public": is_public,
-        "logo": "default-icon.jpg", "is_automated": False, "created": STAMP, "updated": STAMP,
-        "download": 0, "upload": 0, "pulled_at": None, "pushed_at": None, "tags": [], "starred_by": [],
+        "repo_name": name,
+        "description": "",
+        "full_description": "",
+        "is_public": is_public,
+        "logo": "default-icon.jpg",
+        "is_automated": False,
+        "created": STAMP,
+        "updated": STAMP,
+        "download": 0,
+        "upload": 0,
+        "pulled_at": None,
+        "pushed_at": None,
+        "tags": [],
+        "starred_by": [],
     }
 
 
 @pytest.fixture
 def users_file(tmp_path):
     path = tmp_path / "users.json"
-    path.write_text(json.dumps({"users": {
-        "madams": {"password": "secret"},
-        "carol": {"password_hash": CAROLS_HASH, "orgs": ["madams"]},
-        "bob": {"password": "bobpass", "orgs": ["acme"]},
-    }}))
+    path.write_text(
+        json.dumps(
+            {
+                "users": {
+                    "madams": {"password": "secret"},
+                    "carol": {"password_hash": CAROLS_HASH, "orgs": ["madams"]},
+                    "bob": {"password": "bobpass", "orgs": ["acme"]},
+                }
+            }
+        )
+    )
     return path
 
 
 @pytest.fixture
 def seed(tmp_path):
     path = tmp_path / "seed.json"
-    path.write_text(json.dumps({"format": 1, "namespace": "madams", "repositories": [repository("pub", True), repository("priv", False)]}))
+    path.write_text(
+        json.dumps(
+            {"format": 1, "namespace": "madams", "repositories": [repository("pub", True), repository("priv", False)]}
+        )
+    )
     return path
 
 
@@ -101,15 +123,33 @@ for who in WHO:
             (who, public, "tags", "get", base + "/tags", None, read_expected(who, public, [])),
             (who, public, "update", "put", base, {"description": "x"}, expected(who, public, 200)),
             (who, public, "delete", "delete", base, None, expected(who, public, 204)),
-            (who, public, "tag write", "put", base + "/tags/latest", {"image_id": IMAGE}, expected(who, public, 201, {"image_id": IMAGE, "tag": "latest"})),
+            (
+                who,
+                public,
+                "tag write",
+                "put",
+                base + "/tags/latest",
+                {"image_id": IMAGE},
+                expected(who, public, 201, {"image_id": IMAGE, "tag": "latest"}),
+            ),
             (who, public, "star", "put", base + "/star", None, expected(who, public, 204, star=True)),
-            (who, public, "create", "post", "/v1/repositories/madams/", {"repo_name": "new", "is_public": public},
-             expected(who, True, 201)),
+            (
+                who,
+                public,
+                "create",
+                "post",
+                "/v1/repositories/madams/",
+                {"repo_name": "new", "is_public": public},
+                expected(who, True, 201),
+            ),
         ]
 
 
-@pytest.mark.parametrize("who, public, action, method, path, body, answer", CASES,
-                         ids=["%s-%s-%s" % (c[0], "public" if c[1] else "private", c[2]) for c in CASES])
+@pytest.mark.parametrize(
+    "who, public, action, method, path, body, answer",
+    CASES,
+    ids=["%s-%s-%s" % (c[0], "public" if c[1] else "private", c[2]) for c in CASES],
+)
 def test_the_permission_matrix(hub, who, public, action, method, path, body, answer):
     status, expected_body = answer
     response = getattr(hub, method)(path, json=body, headers=headers_of(hub, who))
@@ -167,8 +207,13 @@ def test_a_token_is_40_hex_and_the_same_every_time_also_after_a_restart(data_dir
     again = hub.post("/v1/generate-api-token/", data={"username": "madams", "password": "secret"})
     assert again.get_json() == {"token": value, "username": "madams"}
     restarted = hubserver.create_app({"DATA_DIR": str(data_dir), "USERS": str(users_file)}).test_client()
-    assert restarted.post("/v1/generate-api-token/", json={"username": "madams", "password": "secret"}).get_json()["token"] == value
-    assert restarted.get("/v1/repositories/madams/", headers={"Authorization": "Token " + value}).get_json()["count"] == 2
+    assert (
+        restarted.post("/v1/generate-api-token/", json={"username": "madams", "password": "secret"}).get_json()["token"]
+        == value
+    )
+    assert (
+        restarted.get("/v1/repositories/madams/", headers={"Authorization": "Token " + value}).get_json()["count"] == 2
+    )
     assert token(hub, "carol") != value
 
 
@@ -180,7 +225,11 @@ def test_tokens_live_in_a_file_that_cannot_be_a_namespace(data_dir, hub):
 
 @pytest.mark.parametrize(
     "credentials",
-    [{"username": "madams", "password": "wrong"}, {"username": "nobody", "password": "secret"}, {"username": "carol", "password": "secret"}],
+    [
+        {"username": "madams", "password": "wrong"},
+        {"username": "nobody", "password": "secret"},
+        {"username": "carol", "password": "secret"},
+    ],
 )
 def test_wrong_credentials_are_a_400(hub, credentials):
     response = hub.post("/v1/generate-api-token/", json=credentials)
@@ -188,7 +237,9 @@ def test_wrong_credentials_are_a_400(hub, credentials):
 
 
 def test_a_missing_field_is_a_400_naming_it(hub):
-    assert_error(hub.post("/v1/generate-api-token/", json={"password": "x"}), 400, {"username": ["This field is required."]})
+    assert_error(
+        hub.post("/v1/generate-api-token/", json={"password": "x"}), 400, {"username": ["This field is required."]}
+    )
     assert_field_errors(hub.post("/v1/generate-api-token/", json={}), "username", "password")
 
 
@@ -200,8 +251,14 @@ def test_a_token_stops_working_when_its_user_leaves_the_users_file(hub, users_fi
 
 @pytest.mark.parametrize(
     "contents",
-    ["[]", "{not json", '{"users": {"Bad Name": {"password": "x"}}}', '{"users": {"a1": {}}}',
-     '{"users": {"a1": {"password": "x", "password_hash": "y"}}}', '{"users": {"a1": {"password": "x", "orgs": "acme"}}}'],
+    [
+        "[]",
+        "{not json",
+        '{"users": {"Bad Name": {"password": "x"}}}',
+        '{"users": {"a1": {}}}',
+        '{"users": {"a1": {"password": "x", "password_hash": "y"}}}',
+        '{"users": {"a1": {"password": "x", "orgs": "acme"}}}',
+    ],
 )
 def test_a_broken_users_file_stops_the_start(tmp_path, data_dir, contents):
     from hubserver.accounts import AccountsFileError
@@ -219,7 +276,9 @@ def test_without_accounts_any_user_gets_a_stable_token_and_headers_are_ignored(c
     first = client.post("/v1/generate-api-token/", json={"username": "anyone", "password": "whatever"}).get_json()
     second = client.post("/v1/generate-api-token/", json={"username": "anyone", "password": "other"}).get_json()
     assert first == second and first["username"] == "anyone"
-    response = client.post("/v1/repositories/madams/", json={"repo_name": "repo"}, headers={"Authorization": "Token nonsense"})
+    response = client.post(
+        "/v1/repositories/madams/", json={"repo_name": "repo"}, headers={"Authorization": "Token nonsense"}
+    )
     assert response.status_code == 201
 
 

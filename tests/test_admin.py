@@ -5,6 +5,7 @@ import json
 import pytest
 
 import hubserver
+
 from helpers import assert_error, assert_field_errors
 
 IMAGE = "a" * 64
@@ -15,9 +16,20 @@ def namespace_document(namespace, *names, file_format=2, **fields):
     repositories = []
     for name in names:
         repository = {
-            "repo_name": name, "description": "", "full_description": "", "is_public": True,
-            "logo": "default-icon.jpg", "is_automated": False, "created": STAMP, "updated": STAMP,
-            "download": 0, "upload": 0, "pulled_at": None, "pushed_at": None, "tags": [], "starred_by": [],
+            "repo_name": name,
+            "description": "",
+            "full_description": "",
+            "is_public": True,
+            "logo": "default-icon.jpg",
+            "is_automated": False,
+            "created": STAMP,
+            "updated": STAMP,
+            "download": 0,
+            "upload": 0,
+            "pulled_at": None,
+            "pushed_at": None,
+            "tags": [],
+            "starred_by": [],
         }
         if file_format == 2:
             repository["manifests"] = []
@@ -27,7 +39,9 @@ def namespace_document(namespace, *names, file_format=2, **fields):
 
 
 def names_in(client, namespace):
-    return [item["repo_name"] for item in client.get("/v1/repositories/%s/?page_size=100" % namespace).get_json()["results"]]
+    return [
+        item["repo_name"] for item in client.get("/v1/repositories/%s/?page_size=100" % namespace).get_json()["results"]
+    ]
 
 
 @pytest.fixture
@@ -50,7 +64,12 @@ def test_health(client):
 
 def test_no_admin_turns_every_control_off(data_dir):
     client = hubserver.create_app({"DATA_DIR": str(data_dir), "ADMIN": False}).test_client()
-    for method, path in [("get", "/_hub/health"), ("post", "/_hub/reset"), ("get", "/_hub/state"), ("get", "/_hub/requests")]:
+    for method, path in [
+        ("get", "/_hub/health"),
+        ("post", "/_hub/reset"),
+        ("get", "/_hub/state"),
+        ("get", "/_hub/requests"),
+    ]:
         assert_error(getattr(client, method)(path), 404, {"detail": "Not found."})
     assert client.post("/v1/repositories/madams/", json={"repo_name": "repo"}).status_code == 201
 
@@ -247,10 +266,24 @@ def test_the_journal_records_requests_oldest_first(data_dir):
     assert body == {
         "count": 2,
         "requests": [
-            {"time": STAMP, "method": "POST", "path": "/v1/repositories/madams/", "query": "x=1",
-             "status": 201, "namespace": "madams", "body": {"repo_name": "repo"}},
-            {"time": STAMP, "method": "GET", "path": "/v1/repositories/madams/repo", "query": "",
-             "status": 200, "namespace": "madams", "body": None},
+            {
+                "time": STAMP,
+                "method": "POST",
+                "path": "/v1/repositories/madams/",
+                "query": "x=1",
+                "status": 201,
+                "namespace": "madams",
+                "body": {"repo_name": "repo"},
+            },
+            {
+                "time": STAMP,
+                "method": "GET",
+                "path": "/v1/repositories/madams/repo",
+                "query": "",
+                "status": 200,
+                "namespace": "madams",
+                "body": None,
+            },
         ],
     }
 
@@ -296,12 +329,19 @@ def test_the_journal_is_a_ring_and_can_be_cleared(data_dir):
 
 
 def test_a_fault_answers_instead_a_number_of_times_then_stops(client):
-    response = client.post("/_hub/faults", json={"match": {"method": "POST", "path": "/v1/repositories/*"}, "action": {"status": 503}, "times": 2})
+    response = client.post(
+        "/_hub/faults",
+        json={"match": {"method": "POST", "path": "/v1/repositories/*"}, "action": {"status": 503}, "times": 2},
+    )
     assert response.status_code == 201
     rule = response.get_json()
     assert rule == {
-        "id": rule["id"], "match": {"method": "POST", "path": "/v1/repositories/*"}, "action": {"status": 503},
-        "times": 2, "probability": None, "times_left": 2,
+        "id": rule["id"],
+        "match": {"method": "POST", "path": "/v1/repositories/*"},
+        "action": {"status": 503},
+        "times": 2,
+        "probability": None,
+        "times_left": 2,
     }
     statuses = [client.post("/v1/repositories/madams/", json={"repo_name": "repo"}).status_code for _ in range(3)]
     assert statuses == [503, 503, 201]

@@ -15,7 +15,12 @@ STAMP = "2015-06-07T10:41:31.882Z"
 
 def test_a_reset_connection_fault_drops_the_connection_without_an_answer(tmp_path):
     with running_server(tmp_path / "data") as (process, url):
-        send(url, "POST", "/_hub/faults", {"match": {"path": "/v1/repositories/madams/"}, "action": {"reset_connection": True}, "times": 1})
+        send(
+            url,
+            "POST",
+            "/_hub/faults",
+            {"match": {"path": "/v1/repositories/madams/"}, "action": {"reset_connection": True}, "times": 1},
+        )
         with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError)):
             send(url, "GET", "/v1/repositories/madams/")
         assert send(url, "GET", "/v1/repositories/madams/").status == 200
@@ -36,7 +41,12 @@ def get_with_retries(url, path, attempts):
 def test_a_client_retry_loop_succeeds_on_the_third_try(tmp_path):
     with running_server(tmp_path / "data") as (process, url):
         send(url, "POST", "/v1/repositories/madams/", {"repo_name": "repo"})
-        send(url, "POST", "/_hub/faults", {"match": {"method": "GET", "path": "*/repo"}, "action": {"status": 503}, "times": 2})
+        send(
+            url,
+            "POST",
+            "/_hub/faults",
+            {"match": {"method": "GET", "path": "*/repo"}, "action": {"status": 503}, "times": 2},
+        )
         attempt, answer = get_with_retries(url, "/v1/repositories/madams/repo", 5)
         assert (attempt, answer.status, answer.json()["repo_name"]) == (3, 200, "repo")
         journal = send(url, "GET", "/_hub/requests?method=GET&path_prefix=/v1/repositories/madams/repo").json()
@@ -109,7 +119,9 @@ def test_bad_control_options_exit_2(arguments, complaint):
 
     from helpers import PROJECT
 
-    result = subprocess.run([sys.executable, str(PROJECT / "hubserver.py"), *arguments], capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, str(PROJECT / "hubserver.py"), *arguments], capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 2
     assert complaint in result.stderr
 
@@ -124,7 +136,9 @@ def test_a_broken_seed_exits_1_naming_the_problem(tmp_path):
     seed.write_text('{"format": 1, "namespace": "madams", "repositories": [{}]}')
     result = subprocess.run(
         [sys.executable, str(PROJECT / "hubserver.py"), "--port", "0", "--ephemeral", "--seed", str(seed)],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 1
     assert "repositories[0]" in result.stderr

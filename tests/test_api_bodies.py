@@ -3,6 +3,7 @@
 import pytest
 
 import hubserver
+
 from helpers import assert_error, assert_field_errors
 
 CREATE = "/v1/repositories/madams/"
@@ -27,7 +28,9 @@ def test_a_charset_parameter_is_fine(client):
     assert response.status_code == 201
 
 
-@pytest.mark.parametrize("data, type_name", [("[]", "list"), ('"x"', "str"), ("3", "int"), ("1.5", "float"), ("true", "bool")])
+@pytest.mark.parametrize(
+    "data, type_name", [("[]", "list"), ('"x"', "str"), ("3", "int"), ("1.5", "float"), ("true", "bool")]
+)
 def test_json_that_is_not_an_object_is_a_non_field_error(client, data, type_name):
     response = client.post(CREATE, data=data, content_type="application/json")
     expected = "Invalid data. Expected a dictionary, but got %s." % type_name
@@ -58,7 +61,9 @@ def test_an_empty_body_counts_as_an_empty_object(client, content_type):
 
 
 def test_a_repeated_form_key_takes_its_last_value(client):
-    response = client.post(CREATE, data="repo_name=first&repo_name=second", content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        CREATE, data="repo_name=first&repo_name=second", content_type="application/x-www-form-urlencoded"
+    )
     assert response.get_json()["repo_name"] == "second"
 
 
@@ -99,7 +104,9 @@ def test_a_body_at_the_limit_is_accepted(small_client):
 
 def test_the_default_limit_is_one_mebibyte(client):
     big = '{"repo_name": "repo", "full_description": "%s"}' % ("x" * (1024 * 1024))
-    assert_error(client.post(CREATE, data=big, content_type="application/json"), 413, {"detail": "Request body too large."})
+    assert_error(
+        client.post(CREATE, data=big, content_type="application/json"), 413, {"detail": "Request body too large."}
+    )
 
 
 def test_deeply_nested_json_is_a_400_not_a_crash(client):

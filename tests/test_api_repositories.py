@@ -5,19 +5,52 @@ import pytest
 from helpers import STAMP, assert_error, assert_field_errors
 
 CREATED_KEYS = [
-    "repo_name", "namespace", "repo_path", "is_automated", "description",
-    "creation_time", "updated_time", "is_public", "logo",
+    "repo_name",
+    "namespace",
+    "repo_path",
+    "is_automated",
+    "description",
+    "creation_time",
+    "updated_time",
+    "is_public",
+    "logo",
 ]
 LIST_ITEM_KEYS = [
-    "repo_name", "namespace", "repo_path", "is_automated", "description", "creation_at",
-    "updated_at", "is_public", "logo", "repo_starred_count", "full_description", "download",
-    "upload", "pulled_at", "pushed_at",
+    "repo_name",
+    "namespace",
+    "repo_path",
+    "is_automated",
+    "description",
+    "creation_at",
+    "updated_at",
+    "is_public",
+    "logo",
+    "repo_starred_count",
+    "full_description",
+    "download",
+    "upload",
+    "pulled_at",
+    "pushed_at",
 ]
 UPDATED_KEYS = ["repo_name", "namespace", "repo_path", "description", "is_public", "logo"]
 DETAIL_KEYS = [
-    "namespace", "repo_name", "repo_path", "logo_file", "description", "full_description",
-    "repo_starred_count", "created_at", "updated_at", "is_public", "logo", "is_automated",
-    "download", "upload", "pulled_at", "pushed_at", "is_repo_starred",
+    "namespace",
+    "repo_name",
+    "repo_path",
+    "logo_file",
+    "description",
+    "full_description",
+    "repo_starred_count",
+    "created_at",
+    "updated_at",
+    "is_public",
+    "logo",
+    "is_automated",
+    "download",
+    "upload",
+    "pulled_at",
+    "pushed_at",
+    "is_repo_starred",
 ]
 NOT_FOUND = {"detail": "Not found."}
 
@@ -210,7 +243,9 @@ def test_detail_answers_the_seed_keys(client, make_repository):
     }
 
 
-@pytest.mark.parametrize("path", ["/v1/repositories/madams/nothing", "/v1/repositories/nobody/repo", "/v1/repositories/madams/A"])
+@pytest.mark.parametrize(
+    "path", ["/v1/repositories/madams/nothing", "/v1/repositories/nobody/repo", "/v1/repositories/madams/A"]
+)
 def test_detail_of_an_unknown_repository_is_not_found(client, make_repository, path):
     make_repository()
     assert_error(client.get(path), 404, NOT_FOUND)
@@ -299,7 +334,9 @@ def test_delete_takes_the_tags_with_it(client, make_repository):
     assert client.get("/v1/repositories/madams/repo/tags").get_json() == []
 
 
-@pytest.mark.parametrize("path", ["/v1/repositories/madams/repo/", "/v1/repositories/nobody/repo", "/v1/repositories/A/repo"])
+@pytest.mark.parametrize(
+    "path", ["/v1/repositories/madams/repo/", "/v1/repositories/nobody/repo", "/v1/repositories/A/repo"]
+)
 def test_delete_of_an_unknown_repository_is_not_found(client, data_dir, path):
     assert_error(client.delete(path), 404, NOT_FOUND)
     assert not data_dir.exists() or not any(data_dir.iterdir())
@@ -369,12 +406,14 @@ def test_the_list_page_is_exactly_what_its_schema_dumps(app, client, make_reposi
     make_repository(repo_name="second")
     body = client.get("/v1/repositories/madams/?page_size=1").get_json()
     store = app.extensions["hubserver.store"]
-    expected = schemas.REPOSITORY_PAGE.schema.dump({
-        "count": 2,
-        "next": "http://localhost/v1/repositories/madams/?page=2&page_size=1",
-        "previous": None,
-        "results": [{**store.get_repository("madams", "repo"), "namespace": "madams", "is_repo_starred": False}],
-    })
+    expected = schemas.REPOSITORY_PAGE.schema.dump(
+        {
+            "count": 2,
+            "next": "http://localhost/v1/repositories/madams/?page=2&page_size=1",
+            "previous": None,
+            "results": [{**store.get_repository("madams", "repo"), "namespace": "madams", "is_repo_starred": False}],
+        }
+    )
     assert body == expected and list(body["results"][0]) == LIST_ITEM_KEYS
 
 

@@ -4,6 +4,7 @@ import filelock
 import pytest
 
 import hubserver
+
 from helpers import assert_error
 
 

@@ -104,7 +104,9 @@ def test_the_longest_tag_is_accepted(client, repository):
     assert put_tag(client, "_" + "x" * 127, IMAGE_A).status_code == 201
 
 
-@pytest.mark.parametrize("body", [{}, {"image_id": "abc"}, {"image_id": IMAGE_A.upper()}, {"image_id": None}, {"image_id": 7}])
+@pytest.mark.parametrize(
+    "body", [{}, {"image_id": "abc"}, {"image_id": IMAGE_A.upper()}, {"image_id": None}, {"image_id": 7}]
+)
 def test_a_bad_image_id_is_rejected(client, repository, body):
     assert_field_errors(client.put(TAGS + "/latest", json=body), "image_id")
     assert client.get(TAGS).get_json() == []

@@ -56,7 +56,9 @@ def test_concurrent_creates_share_writes_and_all_land(tmp_path, slow_writes):
 def test_a_failing_change_in_a_batch_fails_alone(tmp_path, slow_writes):
     store = NamespaceStore(tmp_path, Clock())
     store.create_repository("madams", "taken")
-    outcomes = run_threads(lambda index: store.create_repository("madams", "taken" if index % 2 else "new%d" % index), 6)
+    outcomes = run_threads(
+        lambda index: store.create_repository("madams", "taken" if index % 2 else "new%d" % index), 6
+    )
     assert [type(outcome) for outcome in outcomes] == [dict, RepositoryExists] * 3
     names = [repo["repo_name"] for repo in NamespaceStore(tmp_path, Clock()).list_repositories("madams")]
     assert sorted(names) == ["new0", "new2", "new4", "taken"]
@@ -77,7 +79,10 @@ def test_a_failed_write_fails_every_change_of_its_batch_and_stores_nothing(tmp_p
     assert [repo["repo_name"] for repo in store.list_repositories("madams")] == ["kept"]
     monkeypatch.setattr(namespaces, "atomic_write", real)
     store.create_repository("madams", "after")
-    assert [repo["repo_name"] for repo in NamespaceStore(tmp_path, Clock()).list_repositories("madams")] == ["kept", "after"]
+    assert [repo["repo_name"] for repo in NamespaceStore(tmp_path, Clock()).list_repositories("madams")] == [
+        "kept",
+        "after",
+    ]
 
 
 def test_a_change_not_taken_in_time_is_withdrawn_and_never_applied():
@@ -99,5 +104,8 @@ def test_a_change_not_taken_in_time_is_withdrawn_and_never_applied():
     release_commit.set()
     first.join()
     assert applied == ["first"]
-    assert queue.submit(lambda state: state.append("next") or "ok", lambda batch: [c.apply(applied) for c in batch], 1) == "ok"
+    assert (
+        queue.submit(lambda state: state.append("next") or "ok", lambda batch: [c.apply(applied) for c in batch], 1)
+        == "ok"
+    )
     assert applied == ["first", "next"]

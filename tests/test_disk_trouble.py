@@ -5,8 +5,9 @@ import os
 
 import pytest
 
-from helpers import assert_error
 from hubserver.storage import files, namespaces
+
+from helpers import assert_error
 
 
 @pytest.fixture
@@ -33,9 +34,15 @@ def failing_disk(monkeypatch):
 
 @pytest.mark.parametrize(
     "failure, status, words",
-    [(errno.ENOSPC, 507, "No space left on device"), (errno.EDQUOT, 507, "quota"), (errno.EROFS, 503, "Read-only file system")],
+    [
+        (errno.ENOSPC, 507, "No space left on device"),
+        (errno.EDQUOT, 507, "quota"),
+        (errno.EROFS, 503, "Read-only file system"),
+    ],
 )
-def test_a_refused_write_is_a_clear_error_and_loses_nothing(client, data_dir, make_repository, failing_disk, failure, status, words):
+def test_a_refused_write_is_a_clear_error_and_loses_nothing(
+    client, data_dir, make_repository, failing_disk, failure, status, words
+):
     make_repository(description="before")
     before = (data_dir / "madams.json").read_bytes()
     failing_disk.failure = failure
@@ -54,7 +61,10 @@ def test_a_refused_write_is_a_clear_error_and_loses_nothing(client, data_dir, ma
     assert client.get("/v1/repositories/madams/repo").get_json()["description"] == "before"
     failing_disk.recover()
     assert client.post("/v1/repositories/madams/", json={"repo_name": "new"}).status_code == 201
-    assert [item["repo_name"] for item in client.get("/v1/repositories/madams/").get_json()["results"]] == ["repo", "new"]
+    assert [item["repo_name"] for item in client.get("/v1/repositories/madams/").get_json()["results"]] == [
+        "repo",
+        "new",
+    ]
 
 
 def test_reads_go_on_while_the_disk_refuses_writes(client, make_repository, failing_disk):
@@ -71,7 +81,9 @@ def test_another_os_error_is_a_500_not_a_guess(client, make_repository, monkeypa
         raise OSError(errno.EIO, "Input/output error")
 
     monkeypatch.setattr(namespaces, "atomic_write", broken)
-    assert_error(client.post("/v1/repositories/madams/", json={"repo_name": "new"}), 500, {"detail": "A server error occurred."})
+    assert_error(
+        client.post("/v1/repositories/madams/", json={"repo_name": "new"}), 500, {"detail": "A server error occurred."}
+    )
 
 
 def test_a_blob_the_disk_refuses_is_a_507_in_the_registry_shape(client, monkeypatch):

@@ -8,6 +8,7 @@ import pytest
 import hubserver
 from hubserver import cli
 from hubserver.settings import DEFAULTS
+
 from helpers import PROJECT
 
 REFERENCE = (PROJECT / "docs" / "api.md").read_text("utf-8")

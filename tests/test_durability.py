@@ -8,8 +8,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from hubserver.clock import Clock
-from helpers import PROJECT, running_server, send
 from hubserver.storage import NamespaceStore
+
+from helpers import PROJECT, running_server, send
 
 WRITER = """
 import sys

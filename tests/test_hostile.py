@@ -91,7 +91,13 @@ def test_invalid_utf8_in_paths(hub, request_line):
 
 def test_invalid_utf8_in_a_form_body(hub):
     url, _, _ = hub
-    answer = send(url, "POST", "/v1/repositories/madams/", b"repo_name=\xff\xfe", {"Content-Type": "application/x-www-form-urlencoded"})
+    answer = send(
+        url,
+        "POST",
+        "/v1/repositories/madams/",
+        b"repo_name=\xff\xfe",
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert 400 <= answer.status < 500
     still_serving(url)
 
@@ -99,8 +105,10 @@ def test_invalid_utf8_in_a_form_body(hub):
 def test_a_body_shorter_than_its_content_length_does_not_hold_up_others(hub):
     url, address, _ = hub
     with socket.create_connection(address, timeout=10) as liar:
-        liar.sendall(b"POST /v1/repositories/madams/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 1000\r\n\r\n{\"repo_name\": ")
+        liar.sendall(
+            b"POST /v1/repositories/madams/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 1000\r\n\r\n{"repo_name": '
+        )
         still_serving(url)  # the waiting request holds no worker
     still_serving(url)
     assert send(url, "GET", "/v1/repositories/madams/").json()["count"] == 1
@@ -109,8 +117,11 @@ def test_a_body_shorter_than_its_content_length_does_not_hold_up_others(hub):
 def test_a_body_longer_than_its_content_length(hub):
     url, address, _ = hub
     body = json.dumps({"repo_name": "extra"}).encode()
-    answer = raw(address, b"POST /v1/repositories/madams/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                 b"Content-Length: 5\r\nConnection: close\r\n\r\n" + body)
+    answer = raw(
+        address,
+        b"POST /v1/repositories/madams/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 5\r\nConnection: close\r\n\r\n" + body,
+    )
     assert status_of(answer) == 400
     still_serving(url)
 

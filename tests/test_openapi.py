@@ -25,17 +25,35 @@ def test_every_route_is_described(app, document):
 
 
 def test_every_route_of_the_hub_api_and_the_controls_is_documented(app):
-    undocumented = {rule.endpoint for rule in app.url_map.iter_rules() if openapi.DOCUMENTED.match(rule.rule)} - set(openapi.OPERATIONS)
+    undocumented = {rule.endpoint for rule in app.url_map.iter_rules() if openapi.DOCUMENTED.match(rule.rule)} - set(
+        openapi.OPERATIONS
+    )
     assert undocumented == set()
 
 
 def test_answers_come_from_the_marshmallow_schemas(document):
     detail = document["paths"]["/v1/repositories/{namespace}/{repo_name}"]["get"]["responses"]["200"]
-    schema = document["components"]["schemas"][detail["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]]
+    schema = document["components"]["schemas"][
+        detail["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    ]
     assert list(schema["properties"]) == [
-        "namespace", "repo_name", "repo_path", "logo_file", "description", "full_description", "repo_starred_count",
-        "created_at", "updated_at", "is_public", "logo", "is_automated", "download", "upload", "pulled_at",
-        "pushed_at", "is_repo_starred",
+        "namespace",
+        "repo_name",
+        "repo_path",
+        "logo_file",
+        "description",
+        "full_description",
+        "repo_starred_count",
+        "created_at",
+        "updated_at",
+        "is_public",
+        "logo",
+        "is_automated",
+        "download",
+        "upload",
+        "pulled_at",
+        "pushed_at",
+        "is_repo_starred",
     ]
 
 
@@ -50,4 +68,3 @@ def test_the_seed_examples_are_in_the_document(document):
     assert detail["content"]["application/json"]["example"]["full_description"] == "test contain 2 tags"
     tags = document["paths"]["/v1/repositories/{namespace}/{repo_name}/tags"]["get"]["responses"]["200"]
     assert [entry["tag"] for entry in tags["content"]["application/json"]["example"]] == ["test", "latest"]
-

@@ -22,6 +22,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 import hubserver
+
 from helpers import LISTENING, PROJECT, send
 from wheels import requirement_closure, write_wheel
 
@@ -32,7 +33,9 @@ except ImportError:  # Python 3.10
 
 PYPROJECT = tomllib.loads((PROJECT / "pyproject.toml").read_text("utf-8"))
 
-pytestmark = pytest.mark.skipif(shutil.which("git") is None or not (PROJECT / ".git").exists(), reason="needs a git checkout")
+pytestmark = pytest.mark.skipif(
+    shutil.which("git") is None or not (PROJECT / ".git").exists(), reason="needs a git checkout"
+)
 
 
 @pytest.fixture(scope="module")
@@ -40,14 +43,25 @@ def built(tmp_path_factory):
     """Build the sdist and the wheel from a copy of the checkout; return (sdist, wheel)."""
     folder = tmp_path_factory.mktemp("build")
     source = folder / "source"
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            cwd=PROJECT, capture_output=True, check=True).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=PROJECT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, listed):
         if (PROJECT / name).is_file():  # a file deleted but not yet committed is listed, and absent
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(PROJECT / name, source / name)
-    subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(folder / "dist"), str(source)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(folder / "dist"), str(source)],
+        check=True,
+        capture_output=True,
+    )
     (sdist,) = (folder / "dist").glob("*.tar.gz")
     (wheel,) = (folder / "dist").glob("*.whl")
     return sdist, wheel
@@ -65,8 +79,21 @@ def venv(built, tmp_path_factory):
         write_wheel(distribution, wheels)
     subprocess.run([sys.executable, "-m", "venv", str(folder / "venv")], check=True)
     bin_folder = folder / "venv" / "bin"
-    subprocess.run([str(bin_folder / "pip"), "install", "--quiet", "--no-index", "--find-links", str(wheels),
-                    str(built[1]), "pytest", "pytest-xdist"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            str(bin_folder / "pip"),
+            "install",
+            "--quiet",
+            "--no-index",
+            "--find-links",
+            str(wheels),
+            str(built[1]),
+            "pytest",
+            "pytest-xdist",
+        ],
+        check=True,
+        capture_output=True,
+    )
     return bin_folder
 
 
@@ -97,8 +124,16 @@ def test_the_sdist_holds_the_sources_and_builds_the_same_files(built):
     sdist, wheel = built
     with tarfile.open(sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
-    for name in ["pyproject.toml", "LICENSE", "README.md", "CHANGELOG.md", "pytest_hubserver.py",
-                 "hubserver/__init__.py", "hubserver/ui/templates/base.html", "hubserver/ui/static/hubserver.css"]:
+    for name in [
+        "pyproject.toml",
+        "LICENSE",
+        "README.md",
+        "CHANGELOG.md",
+        "pytest_hubserver.py",
+        "hubserver/__init__.py",
+        "hubserver/ui/templates/base.html",
+        "hubserver/ui/static/hubserver.css",
+    ]:
         assert name in names, name
     with zipfile.ZipFile(wheel) as archive:  # the build made the wheel from the sdist
         packaged = {name for name in archive.namelist() if not name.split("/")[0].endswith(".dist-info")}
@@ -106,8 +141,13 @@ def test_the_sdist_holds_the_sources_and_builds_the_same_files(built):
 
 
 def test_the_installed_command_starts_and_answers(venv, tmp_path):
-    process = subprocess.Popen([str(venv / "hubserver"), "--port", "0", "--data-dir", "data"], cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [str(venv / "hubserver"), "--port", "0", "--data-dir", "data"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         match = LISTENING.fullmatch(process.stdout.readline())
         assert match, process.stderr.read()
@@ -128,8 +168,12 @@ def test_the_installed_command_starts_and_answers(venv, tmp_path):
 def test_version_is_one_number_everywhere(venv):
     printed = subprocess.run([str(venv / "hubserver"), "--version"], capture_output=True, text=True, check=True).stdout
     assert printed == "hubserver %s\n" % hubserver.__version__
-    installed = subprocess.run([str(venv / "python"), "-c", "import hubserver; print(hubserver.__version__)"],
-                               capture_output=True, text=True, check=True).stdout
+    installed = subprocess.run(
+        [str(venv / "python"), "-c", "import hubserver; print(hubserver.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert installed == hubserver.__version__ + "\n"
     changelog = (PROJECT / "CHANGELOG.md").read_text("utf-8")
     assert re.search(r"^## %s " % re.escape(hubserver.__version__), changelog, re.M), "CHANGELOG.md starts this version"
@@ -146,7 +190,7 @@ def test_the_three_ways_to_run_it_give_the_same_help(venv, tmp_path):
     assert helps[0] == helps[1] == helps[2]
 
 
-FOREIGN_TEST = '''
+FOREIGN_TEST = """
 import json
 import os
 import urllib.request
@@ -186,7 +230,7 @@ def test_the_clock(hub):
     hub.freeze("2015-06-07T10:41:31.882Z")
     status, body = hub.request("POST", "/v1/repositories/madams/", {"repo_name": "repo"})
     assert (status, body["creation_time"]) == (201, "2015-06-07T10:41:31.882Z")
-'''
+"""
 
 
 @pytest.mark.parametrize("arguments", [[], ["-n", "2"]], ids=["pytest", "pytest -n 2"])
@@ -196,8 +240,14 @@ def test_a_foreign_project_gets_the_hub_fixture_with_no_configuration(venv, tmp_
     (project / "test_my_client.py").write_text(FOREIGN_TEST)
     seen = tmp_path / "seen"
     seen.mkdir()
-    result = subprocess.run([str(venv / "pytest"), "-q", "-p", "no:cacheprovider", *arguments], cwd=project,
-                            capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin", "SEEN": str(seen)})
+    result = subprocess.run(
+        [str(venv / "pytest"), "-q", "-p", "no:cacheprovider", *arguments],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "SEEN": str(seen)},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "4 passed" in result.stdout
     urls = {worker.name: set(worker.read_text().split()) for worker in seen.iterdir()}
@@ -208,7 +258,9 @@ def test_a_foreign_project_gets_the_hub_fixture_with_no_configuration(venv, tmp_
 
 
 def test_every_run_time_dependency_is_pinned_inside_its_declared_range():
-    declared = {canonicalize_name(Requirement(line).name): Requirement(line) for line in PYPROJECT["project"]["dependencies"]}
+    declared = {
+        canonicalize_name(Requirement(line).name): Requirement(line) for line in PYPROJECT["project"]["dependencies"]
+    }
     pinned = {}
     for line in (PROJECT / "requirements.txt").read_text("utf-8").splitlines():
         line = line.split("#", 1)[0].strip()

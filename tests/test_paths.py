@@ -8,8 +8,24 @@ import pytest
 from helpers import running_server, send
 
 HOSTILE_SEGMENTS = [
-    "..", ".", "%2e%2e", "%2E%2E", "..%2F..%2Foutside", "%2e%2e%2foutside", "a%2Fb", "a%00b", "%00",
-    "ab%00.json", "%2F", "outside%5C..", "~", "%C0%AE%C0%AE", "ab%0Acd", "ab.json%2F..", "ab%20cd", "%2F%2F",
+    "..",
+    ".",
+    "%2e%2e",
+    "%2E%2E",
+    "..%2F..%2Foutside",
+    "%2e%2e%2foutside",
+    "a%2Fb",
+    "a%00b",
+    "%00",
+    "ab%00.json",
+    "%2F",
+    "outside%5C..",
+    "~",
+    "%C0%AE%C0%AE",
+    "ab%0Acd",
+    "ab.json%2F..",
+    "ab%20cd",
+    "%2F%2F",
 ]
 
 

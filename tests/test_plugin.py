@@ -13,10 +13,11 @@ import urllib.request
 
 import pytest
 
-from helpers import PROJECT
 from pytest_hubserver import OUTPUT_LINES, HubError, HubServer
 
-EXAMPLE = '''
+from helpers import PROJECT
+
+EXAMPLE = """
 import json
 import urllib.request
 
@@ -47,7 +48,7 @@ def test_faults_and_the_clock(hub):
     hub.freeze("2015-06-07T10:41:31.882Z")
     status, body = hub.request("POST", "/v1/repositories/madams/", {"repo_name": "x1"})
     assert (status, body["creation_time"]) == (201, "2015-06-07T10:41:31.882Z")
-'''
+"""
 
 
 def test_the_hub_fixture_in_a_users_test_suite(pytester):
@@ -58,30 +59,32 @@ def test_the_hub_fixture_in_a_users_test_suite(pytester):
 
 def test_assert_requested_lists_what_arrived_when_it_fails(pytester):
     pytester.makepyfile(
-        test_failing='''
+        test_failing="""
 def test_wrong_expectation(hub):
     hub.request("GET", "/v1/repositories/madams/")
     hub.request("PUT", "/v1/repositories/a/b/tags/x", {"image_id": "a" * 64})
     hub.assert_requested("PUT", "/v1/repositories/a/b/tags/x", times=2)
-'''
+"""
     )
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        "*expected PUT /v1/repositories/a/b/tags/x 2 time(s), it arrived 1 time(s)*",
-        "*GET /v1/repositories/madams/ -> 200*",
-        "*PUT /v1/repositories/a/b/tags/x -> 404*",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*expected PUT /v1/repositories/a/b/tags/x 2 time(s), it arrived 1 time(s)*",
+            "*GET /v1/repositories/madams/ -> 200*",
+            "*PUT /v1/repositories/a/b/tags/x -> 404*",
+        ]
+    )
 
 
 def test_a_seed_given_on_the_command_line(pytester, tmp_path):
     seed = tmp_path / "madams.json"
     seed.write_text(json.dumps({"format": 1, "namespace": "madams", "repositories": []}))
     pytester.makepyfile(
-        test_seeded='''
+        test_seeded="""
 def test_seeded(hub):
     assert [d["namespace"] for d in hub.state()["namespaces"]] == ["madams"]
-'''
+"""
     )
     result = pytester.runpytest_subprocess("--hub-seed", str(seed))
     result.assert_outcomes(passed=1)
@@ -117,7 +120,9 @@ def test_the_plugin_module_uses_only_the_standard_library():
     import sys
 
     tree = ast.parse((PROJECT / "pytest_hubserver.py").read_text())
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported = {
+        alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+    }
     imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert imported - {"pytest"} <= set(sys.stdlib_module_names)
 
@@ -125,17 +130,20 @@ def test_the_plugin_module_uses_only_the_standard_library():
 def test_the_readme_example_test_passes(pytester):
     readme = (PROJECT / "README.md").read_text("utf-8")
     section = readme[readme.index("## In your own tests") :]
-    example = section[section.index("```python\n") + len("```python\n") : section.index("```\n", section.index("```python"))]
+    example = section[
+        section.index("```python\n") + len("```python\n") : section.index("```\n", section.index("```python"))
+    ]
     pytester.makepyfile(test_readme=example)
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(passed=2)
 
 
-
 def hubserver_wrapped(prelude):
     """Return a command that runs ``prelude`` (Python code), then ``python -m hubserver`` in the same process."""
-    code = prelude + "\nimport runpy, sys\nsys.argv = ['hubserver', *sys.argv[1:]]\nrunpy.run_module('hubserver', run_name='__main__')\n"
-    return [sys.executable, "-c", code]
+    run = (
+        "import runpy, sys\nsys.argv = ['hubserver', *sys.argv[1:]]\nrunpy.run_module('hubserver', run_name='__main__')"
+    )
+    return [sys.executable, "-c", prelude + "\n" + run + "\n"]
 
 
 CHATTER = """
@@ -162,8 +170,10 @@ def test_a_server_that_writes_a_lot_never_blocks_on_its_output():
 
 
 def test_a_server_that_never_listens_fails_within_the_startup_timeout():
-    server = HubServer(command=[sys.executable, "-c", "import time; print('warming up', flush=True); time.sleep(120)"],
-                       startup_timeout=2)
+    server = HubServer(
+        command=[sys.executable, "-c", "import time; print('warming up', flush=True); time.sleep(120)"],
+        startup_timeout=2,
+    )
     started = time.monotonic()
     with pytest.raises(HubError, match=r"did not listen within 2 s(.|\n)*warming up"):
         server.start()

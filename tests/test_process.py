@@ -55,7 +55,10 @@ def test_a_body_over_the_limit_flag_is_413(tmp_path):
         answer = send(url, "POST", "/v1/repositories/madams/", {"repo_name": "repo", "description": "x" * 200})
         assert (answer.status, answer.json()) == (413, {"detail": "Request body too large."})
         chunked = send(
-            url, "POST", "/v1/repositories/madams/", iter([b'{"repo_name": "repo", "description": "', b"x" * 200, b'"}']),
+            url,
+            "POST",
+            "/v1/repositories/madams/",
+            iter([b'{"repo_name": "repo", "description": "', b"x" * 200, b'"}']),
             headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
         )
         assert chunked.status == 413
@@ -67,7 +70,11 @@ def test_environment_variables_give_the_defaults(tmp_path):
 
     env = {**os.environ, "HUB_DATA_DIR": str(tmp_path / "from-env"), "HUB_PORT": "0"}
     process = subprocess.Popen(
-        [sys.executable, str(PROJECT / "hubserver.py")], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+        [sys.executable, str(PROJECT / "hubserver.py")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
     )
     try:
         url = process.stdout.readline().split()[-1]

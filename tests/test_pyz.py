@@ -31,7 +31,9 @@ def test_two_builds_give_the_same_bytes(pyz):
 
 def test_it_holds_the_licence_of_hubserver_and_of_everything_it_bundles(pyz):
     with zipfile.ZipFile(pyz[0]) as archive:
-        licensed = {name.split("/")[1] for name in archive.namelist() if name.startswith("licenses/") and name[-1] != "/"}
+        licensed = {
+            name.split("/")[1] for name in archive.namelist() if name.startswith("licenses/") and name[-1] != "/"
+        }
         mit = archive.read("licenses/hubserver/LICENSE").decode()
     assert licensed == {"hubserver", *DEPENDENCIES}
     assert mit == (PROJECT / "LICENSE").read_text("utf-8")
@@ -48,7 +50,10 @@ def launch(python, pyz, folder, cache):
     """Start the archive with ``-S -I`` in ``folder``, its cache in ``cache``; return the process."""
     return subprocess.Popen(
         [python, "-S", "-I", str(pyz), "--port", "0", "--data-dir", "data"],
-        cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={"PATH": os.environ["PATH"], "XDG_CACHE_HOME": str(cache)},
     )
 
@@ -112,7 +117,7 @@ def test_two_first_starts_at_once_share_one_copy(pyz, tmp_path):
     (tmp_path / "b").mkdir()
     launched = [launch(sys.executable, pyz[0], tmp_path / name, cache) for name in ("a", "b")]  # neither waits
     started = [listening(process) for process in launched]
-    for process, url in started:
+    for _, url in started:
         assert send(url, "GET", "/_hub/health").status == 200
     assert [stop(process) for process, _ in started] == [0, 0]
     assert len(list((cache / "hubserver").iterdir())) == 1  # no half-made folder is left either
@@ -127,8 +132,22 @@ def test_it_runs_from_the_archive_where_no_cache_can_be_kept(pyz, tmp_path):
 
 
 def test_it_takes_every_flag(pyz, tmp_path):
-    result = subprocess.run([sys.executable, "-S", "-I", str(pyz[0]), "--help"], capture_output=True, text=True,
-                            timeout=30, env={"XDG_CACHE_HOME": str(tmp_path)})
+    result = subprocess.run(
+        [sys.executable, "-S", "-I", str(pyz[0]), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"XDG_CACHE_HOME": str(tmp_path)},
+    )
     assert result.returncode == 0
-    for flag in ["--port", "--data-dir", "--seed", "--ephemeral", "--users", "--max-blob-size", "--no-admin", "--version"]:
+    for flag in [
+        "--port",
+        "--data-dir",
+        "--seed",
+        "--ephemeral",
+        "--users",
+        "--max-blob-size",
+        "--no-admin",
+        "--version",
+    ]:
         assert flag in result.stdout

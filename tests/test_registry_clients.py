@@ -59,12 +59,24 @@ def test_a_multi_architecture_index_with_all(tmp_path, hub):
     layout = Layout(tmp_path / "image")
     images = [layout.image("amd64 inside", "amd64"), layout.image("arm64 inside", "arm64")]
     index = layout.tag(layout.index(images), "multi")
-    skopeo("copy", "--all", "--dest-tls-verify=false", "oci:%s:multi" % layout.folder, "docker://%s/madams/multi:latest" % host)
+    skopeo(
+        "copy",
+        "--all",
+        "--dest-tls-verify=false",
+        "oci:%s:multi" % layout.folder,
+        "docker://%s/madams/multi:latest" % host,
+    )
     raw = json.loads(skopeo("inspect", "--raw", "--tls-verify=false", "docker://%s/madams/multi:latest" % host))
     assert [child["digest"] for child in raw["manifests"]] == [image["digest"] for image in images]
     head = send(url, "HEAD", "/v2/madams/multi/manifests/latest")
     assert head.headers["Docker-Content-Digest"] == index["digest"]
-    skopeo("copy", "--all", "--src-tls-verify=false", "docker://%s/madams/multi:latest" % host, "oci:%s:m" % (tmp_path / "out"))
+    skopeo(
+        "copy",
+        "--all",
+        "--src-tls-verify=false",
+        "docker://%s/madams/multi:latest" % host,
+        "oci:%s:m" % (tmp_path / "out"),
+    )
     assert json.loads((tmp_path / "out" / "index.json").read_text())["manifests"][0]["digest"] == index["digest"]
 
 

@@ -20,7 +20,9 @@ import pytest
 
 from helpers import running_server
 
-pytestmark = pytest.mark.skipif(shutil.which("docker-registry") is None, reason="docker-registry is not installed (.ci/run installs it)")
+pytestmark = pytest.mark.skipif(
+    shutil.which("docker-registry") is None, reason="docker-registry is not installed (.ci/run installs it)"
+)
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 CONFIG = b'{"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}'
@@ -32,11 +34,20 @@ def digest_of(data):
 
 
 def manifest(config_digest=None):
-    return json.dumps({
-        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest or digest_of(CONFIG), "size": len(CONFIG)},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest_of(LAYER), "size": len(LAYER)}],
-    }).encode()
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": config_digest or digest_of(CONFIG),
+                "size": len(CONFIG),
+            },
+            "layers": [
+                {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest_of(LAYER), "size": len(LAYER)}
+            ],
+        }
+    ).encode()
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +62,9 @@ def reference(tmp_path_factory):
         "version: 0.1\nlog: {level: error}\nstorage:\n  filesystem: {rootdirectory: %s}\n  delete: {enabled: true}\n"
         "http: {addr: '127.0.0.1:%d'}\n" % (root / "storage", port)
     )
-    process = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        ["docker-registry", "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = "http://127.0.0.1:%d" % port
     try:
         for _ in range(100):
@@ -154,4 +167,8 @@ STEPS = [
 def test_the_same_answers_as_the_reference(reference, ours):
     mine, theirs = Session(ours), Session(reference)
     for method, path, body, headers in STEPS:
-        assert (method, path, mine.send(method, path, body, headers)) == (method, path, theirs.send(method, path, body, headers))
+        assert (method, path, mine.send(method, path, body, headers)) == (
+            method,
+            path,
+            theirs.send(method, path, body, headers),
+        )

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 import hubserver
+
 from helpers import PROJECT
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -27,7 +28,9 @@ def errors_of(response):
 def upload(client, name, data, digest=None):
     """Open an upload and send ``data`` to it with PUT ?digest=; return the last answer."""
     location = client.post("/v2/%s/blobs/uploads/" % name).headers["Location"].replace("http://localhost", "")
-    return client.put("%s?digest=%s" % (location, digest or digest_of(data)), data=data, content_type="application/octet-stream")
+    return client.put(
+        "%s?digest=%s" % (location, digest or digest_of(data)), data=data, content_type="application/octet-stream"
+    )
 
 
 def push_blob(client, name, data):
@@ -39,12 +42,24 @@ def push_blob(client, name, data):
 
 def image_manifest(client, name, layer=b"layer bytes", config=b"{}"):
     """Push a config and a layer; return the bytes of a manifest naming them."""
-    return json.dumps({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": push_blob(client, name, config), "size": len(config)},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": push_blob(client, name, layer), "size": len(layer)}],
-    }).encode()
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": push_blob(client, name, config),
+                "size": len(config),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": push_blob(client, name, layer),
+                    "size": len(layer),
+                }
+            ],
+        }
+    ).encode()
 
 
 def put_manifest(client, name, reference, data, media_type=OCI_MANIFEST, **kwargs):
@@ -62,14 +77,20 @@ def test_a_chunked_upload_in_order_then_out_of_order(client):
     assert started.status_code == 202
     location = started.headers["Location"].replace("http://localhost", "")
     assert started.headers["Range"] == "0-0" and started.headers["Docker-Upload-UUID"] in location
-    first = client.patch(location, data=b"abc", headers={"Content-Range": "0-2"}, content_type="application/octet-stream")
+    first = client.patch(
+        location, data=b"abc", headers={"Content-Range": "0-2"}, content_type="application/octet-stream"
+    )
     assert (first.status_code, first.headers["Range"]) == (202, "0-2")
-    out_of_order = client.patch(location, data=b"xyz", headers={"Content-Range": "10-12"}, content_type="application/octet-stream")
+    out_of_order = client.patch(
+        location, data=b"xyz", headers={"Content-Range": "10-12"}, content_type="application/octet-stream"
+    )
     assert out_of_order.status_code == 416
     assert errors_of(out_of_order) == ["RANGE_INVALID"]
     status = client.get(location)
     assert (status.status_code, status.headers["Range"]) == (204, "0-2")
-    finished = client.put(location + "?digest=" + digest_of(b"abcdef"), data=b"def", content_type="application/octet-stream")
+    finished = client.put(
+        location + "?digest=" + digest_of(b"abcdef"), data=b"def", content_type="application/octet-stream"
+    )
     assert finished.status_code == 201
     assert finished.headers["Docker-Content-Digest"] == digest_of(b"abcdef")
     assert client.get("/v2/madams/app/blobs/" + digest_of(b"abcdef"), buffered=True).data == b"abcdef"
@@ -95,17 +116,27 @@ def test_an_upload_can_be_cancelled(client):
 
 
 def test_a_manifest_naming_a_missing_blob_is_refused(client):
-    manifest = json.dumps({
-        "schemaVersion": 2, "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest_of(b"absent"), "size": 6},
-        "layers": [],
-    }).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": digest_of(b"absent"),
+                "size": 6,
+            },
+            "layers": [],
+        }
+    ).encode()
     response = put_manifest(client, "madams/app", "v1", manifest)
     assert (response.status_code, errors_of(response)) == (400, ["MANIFEST_BLOB_UNKNOWN"])
     assert client.get("/v1/repositories/madams/app").status_code == 404
 
 
-@pytest.mark.parametrize("data", [b"not json", b"[]", b'{"schemaVersion": 1}', json.dumps({"schemaVersion": 2, "mediaType": "text/plain"}).encode()])
+@pytest.mark.parametrize(
+    "data",
+    [b"not json", b"[]", b'{"schemaVersion": 1}', json.dumps({"schemaVersion": 2, "mediaType": "text/plain"}).encode()],
+)
 def test_an_invalid_manifest_is_manifest_invalid(client, data):
     assert errors_of(put_manifest(client, "madams/app", "v1", data)) == ["MANIFEST_INVALID"]
 
@@ -124,7 +155,12 @@ def test_range_reads(client):
     partial = client.get("/v2/madams/app/blobs/" + digest, headers={"Range": "bytes=2-5"}, buffered=True)
     assert (partial.status_code, partial.data, partial.headers["Content-Range"]) == (206, b"2345", "bytes 2-5/10")
     head = client.head("/v2/madams/app/blobs/" + digest)
-    assert (head.status_code, head.data, head.headers["Content-Length"], head.headers["Docker-Content-Digest"]) == (200, b"", "10", digest)
+    assert (head.status_code, head.data, head.headers["Content-Length"], head.headers["Docker-Content-Digest"]) == (
+        200,
+        b"",
+        "10",
+        digest,
+    )
 
 
 def test_push_by_tag_is_a_hub_tag_and_a_push_and_a_get_is_a_pull(client):
@@ -136,7 +172,9 @@ def test_push_by_tag_is_a_hub_tag_and_a_push_and_a_get_is_a_pull(client):
     assert pushed.headers["Location"].endswith("/v2/madams/app/manifests/" + digest)
     detail = client.get("/v1/repositories/madams/app").get_json()
     assert (detail["upload"], detail["download"], detail["is_public"], detail["description"]) == (1, 0, True, "")
-    assert client.get("/v1/repositories/madams/app/tags").get_json() == [{"image_id": digest.split(":")[1], "tag": "v1"}]
+    assert client.get("/v1/repositories/madams/app/tags").get_json() == [
+        {"image_id": digest.split(":")[1], "tag": "v1"}
+    ]
     head = client.head("/v2/madams/app/manifests/v1")
     assert (head.headers["Docker-Content-Digest"], head.headers["Content-Type"]) == (digest, OCI_MANIFEST)
     assert client.get("/v1/repositories/madams/app").get_json()["download"] == 0  # HEAD is no pull
@@ -168,7 +206,9 @@ def test_a_one_part_name_is_library(client):
     assert client.get("/v2/library/alpine/manifests/latest").status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/v2/a/b/c/manifests/latest", "/v2/Upper/app/tags/list", "/v2/madams/nothing/tags/list"])
+@pytest.mark.parametrize(
+    "path", ["/v2/a/b/c/manifests/latest", "/v2/Upper/app/tags/list", "/v2/madams/nothing/tags/list"]
+)
 def test_other_names_are_name_unknown(client, path):
     response = client.get(path)
     assert (response.status_code, errors_of(response)) == (404, ["NAME_UNKNOWN"])
@@ -191,24 +231,48 @@ def test_tags_list_and_catalog_paginate_with_n_and_last(client):
 
 def test_an_index_needs_its_manifests_and_referrers_list_subjects(client):
     child = image_manifest(client, "madams/app")
-    missing = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
-        {"mediaType": OCI_MANIFEST, "digest": digest_of(child), "size": len(child)}]}).encode()
+    missing = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [{"mediaType": OCI_MANIFEST, "digest": digest_of(child), "size": len(child)}],
+        }
+    ).encode()
     assert errors_of(put_manifest(client, "madams/app", "multi", missing, OCI_INDEX)) == ["MANIFEST_BLOB_UNKNOWN"]
     put_manifest(client, "madams/app", digest_of(child), child)
     assert put_manifest(client, "madams/app", "multi", missing, OCI_INDEX).status_code == 201
-    signature = json.dumps({
-        "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": "application/example.signature",
-        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": push_blob(client, "madams/app", b"{}"), "size": 2},
-        "layers": [], "subject": {"mediaType": OCI_MANIFEST, "digest": digest_of(child), "size": len(child)},
-        "annotations": {"signed": "yes"},
-    }).encode()
+    signature = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "artifactType": "application/example.signature",
+            "config": {
+                "mediaType": "application/vnd.oci.empty.v1+json",
+                "digest": push_blob(client, "madams/app", b"{}"),
+                "size": 2,
+            },
+            "layers": [],
+            "subject": {"mediaType": OCI_MANIFEST, "digest": digest_of(child), "size": len(child)},
+            "annotations": {"signed": "yes"},
+        }
+    ).encode()
     pushed = put_manifest(client, "madams/app", digest_of(signature), signature)
     assert pushed.headers["OCI-Subject"] == digest_of(child)
     listed = client.get("/v2/madams/app/referrers/" + digest_of(child))
     assert listed.headers["Content-Type"] == OCI_INDEX
-    assert listed.get_json() == {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [{
-        "mediaType": OCI_MANIFEST, "digest": digest_of(signature), "size": len(signature),
-        "artifactType": "application/example.signature", "annotations": {"signed": "yes"}}]}
+    assert listed.get_json() == {
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [
+            {
+                "mediaType": OCI_MANIFEST,
+                "digest": digest_of(signature),
+                "size": len(signature),
+                "artifactType": "application/example.signature",
+                "annotations": {"signed": "yes"},
+            }
+        ],
+    }
     filtered = client.get("/v2/madams/app/referrers/%s?artifactType=other" % digest_of(child))
     assert filtered.get_json()["manifests"] == [] and filtered.headers["OCI-Filters-Applied"] == "artifactType"
 
@@ -224,8 +288,12 @@ def test_deleting_a_manifest_by_digest_takes_its_tags(client):
 def test_gc_removes_only_unreferenced_blobs(data_dir, client):
     put_manifest(client, "madams/app", "v1", image_manifest(client, "madams/app"))
     orphan = push_blob(client, "madams/app", b"nobody needs me")
-    result = subprocess.run([sys.executable, str(PROJECT / "hubserver.py"), "gc", "--data-dir", str(data_dir)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, str(PROJECT / "hubserver.py"), "gc", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0
     assert result.stdout.strip() == "removed 1 unreferenced blob(s), 15 bytes"
     assert client.head("/v2/madams/app/blobs/" + orphan).status_code == 404
@@ -266,15 +334,31 @@ def test_with_accounts_pushes_need_the_namespace_owner(guarded):
     assert errors_of(guarded.post(url)) == ["UNAUTHORIZED"]
     assert errors_of(guarded.post(url, headers=basic("bob", "bobpass"))) == ["DENIED"]
     location = guarded.post(url, headers=basic("madams", "secret")).headers["Location"].replace("http://localhost", "")
-    assert guarded.put(location + "?digest=" + digest_of(data), data=data, headers=basic("madams", "secret")).status_code == 201
-    token = guarded.post("/v1/generate-api-token/", json={"username": "madams", "password": "secret"}).get_json()["token"]
-    assert guarded.head("/v2/madams/app/blobs/" + digest_of(data), headers={"Authorization": "Token " + token}).status_code == 200
+    assert (
+        guarded.put(location + "?digest=" + digest_of(data), data=data, headers=basic("madams", "secret")).status_code
+        == 201
+    )
+    token = guarded.post("/v1/generate-api-token/", json={"username": "madams", "password": "secret"}).get_json()[
+        "token"
+    ]
+    assert (
+        guarded.head("/v2/madams/app/blobs/" + digest_of(data), headers={"Authorization": "Token " + token}).status_code
+        == 200
+    )
 
 
 def test_with_accounts_a_private_repository_is_hidden(guarded):
     owner = basic("madams", "secret")
-    guarded.post("/v1/repositories/madams/", json={"repo_name": "secret", "is_public": False}, headers={
-        "Authorization": "Token " + guarded.post("/v1/generate-api-token/", json={"username": "madams", "password": "secret"}).get_json()["token"]})
+    guarded.post(
+        "/v1/repositories/madams/",
+        json={"repo_name": "secret", "is_public": False},
+        headers={
+            "Authorization": "Token "
+            + guarded.post("/v1/generate-api-token/", json={"username": "madams", "password": "secret"}).get_json()[
+                "token"
+            ]
+        },
+    )
     assert guarded.get("/v2/madams/secret/tags/list", headers=owner).status_code == 200
     assert errors_of(guarded.get("/v2/madams/secret/tags/list")) == ["UNAUTHORIZED"]
     assert errors_of(guarded.get("/v2/madams/secret/tags/list", headers=basic("bob", "bobpass"))) == ["NAME_UNKNOWN"]

@@ -41,8 +41,13 @@ def test_a_200_mb_blob_moves_in_constant_memory(tmp_path):
         location = urlsplit(started.headers["Location"]).path
         before = peak_memory_kib(process.pid)
 
-        connection.request("PUT", location + "?digest=" + digest, body=chunks(),
-                           headers={"Content-Type": "application/octet-stream", "Transfer-Encoding": "chunked"}, encode_chunked=True)
+        connection.request(
+            "PUT",
+            location + "?digest=" + digest,
+            body=chunks(),
+            headers={"Content-Type": "application/octet-stream", "Transfer-Encoding": "chunked"},
+            encode_chunked=True,
+        )
         finished = connection.getresponse()
         finished.read()
         assert finished.status == 201

@@ -24,9 +24,29 @@ pytestmark = pytest.mark.skipif(not ST.exists() and shutil.which("st") is None, 
 def test_schemathesis_finds_no_failure(tmp_path, paths):
     with running_server(tmp_path / "data") as (process, url):
         result = subprocess.run(
-            [str(ST if ST.exists() else shutil.which("st")), "run", url + "/openapi.json", "--checks", CHECKS,
-             "--mode", "all", "--max-examples", "50", "--seed", "20141119", "--include-path-regex", paths,
-             "--no-color", "--report-dir", str(tmp_path / "report"), "--generation-database", "none"],
-            capture_output=True, text=True, timeout=280, cwd=tmp_path,  # whatever it keeps stays out of the checkout
+            [
+                str(ST if ST.exists() else shutil.which("st")),
+                "run",
+                url + "/openapi.json",
+                "--checks",
+                CHECKS,
+                "--mode",
+                "all",
+                "--max-examples",
+                "50",
+                "--seed",
+                "20141119",
+                "--include-path-regex",
+                paths,
+                "--no-color",
+                "--report-dir",
+                str(tmp_path / "report"),
+                "--generation-database",
+                "none",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=280,
+            cwd=tmp_path,  # whatever it keeps stays out of the checkout
         )
     assert result.returncode == 0, result.stdout[-6000:]

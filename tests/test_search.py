@@ -13,10 +13,13 @@ def repositories(app, client):
     for name, pulls in [("web-app", 5), ("db", 50), ("Web-proxy", 0), ("cache", 50), ("webhook", 7)]:
         client.post("/v1/repositories/madams/", json={"repo_name": name.lower()})
         if pulls:  # pulls have no endpoint yet: set them as a hand-edited file would
-            store.replace_namespace("madams", {
-                **{repo["repo_name"]: repo for repo in store.list_repositories("madams")},
-                name.lower(): {**store.get_repository("madams", name.lower()), "download": pulls},
-            })
+            store.replace_namespace(
+                "madams",
+                {
+                    **{repo["repo_name"]: repo for repo in store.list_repositories("madams")},
+                    name.lower(): {**store.get_repository("madams", name.lower()), "download": pulls},
+                },
+            )
     client.put("/v1/repositories/madams/db", json={"description": "touched last"})
 
 

@@ -17,8 +17,8 @@ from hubserver.storage import (
     RepositoryExists,
     RepositoryNotFound,
     TagNotFound,
+    document,
 )
-from hubserver.storage import document
 
 IMAGE_A = "a" * 64
 IMAGE_B = "b" * 64
@@ -235,7 +235,9 @@ BROKEN_FILES = {
     "format 2 without manifests": json.dumps({**hand_written(), "format": 2}).encode(),
     "format 3": json.dumps({**hand_written(), "format": 3}).encode(),
     "format 1 with manifests": json.dumps(hand_written(manifests=[])).encode(),
-    "bad manifest": json.dumps({**hand_written(manifests=[{"digest": "sha256:x", "media_type": "m", "size": 1}]), "format": 2}).encode(),
+    "bad manifest": json.dumps(
+        {**hand_written(manifests=[{"digest": "sha256:x", "media_type": "m", "size": 1}]), "format": 2}
+    ).encode(),
     "format true": json.dumps({**hand_written(), "format": True}).encode(),
     "other namespace": json.dumps(hand_written("acme")).encode(),
     "missing key": json.dumps(_without("logo")).encode(),
@@ -295,9 +297,8 @@ def test_a_lock_not_obtained_in_time_raises_busy(tmp_path):
     import filelock
 
     store = NamespaceStore(tmp_path, Clock(), lock_timeout=0.2)
-    with filelock.FileLock(str(tmp_path / "madams.json.lock")):
-        with pytest.raises(NamespaceBusy) as raised:
-            store.create_repository("madams", "repo")
+    with filelock.FileLock(str(tmp_path / "madams.json.lock")), pytest.raises(NamespaceBusy) as raised:
+        store.create_repository("madams", "repo")
     assert "madams" in str(raised.value)
     store.create_repository("madams", "repo")  # free again once released
 

@@ -41,7 +41,9 @@ class StoreAgainstModel(RuleBasedStateMachine):
 
     @rule(name=NAMES, description=TEXT, public=st.booleans())
     def create(self, name, description, public):
-        got = self.outcome(lambda: self.store.create_repository("madams", name, description=description, is_public=public))
+        got = self.outcome(
+            lambda: self.store.create_repository("madams", name, description=description, is_public=public)
+        )
         if name in self.model:
             assert got is RepositoryExists
         else:
@@ -72,7 +74,9 @@ class StoreAgainstModel(RuleBasedStateMachine):
         repository = dict(self.model[name])
         entry = {"tag": tag, "image_id": image}
         created = all(old["tag"] != tag for old in repository["tags"])
-        repository["tags"] = [entry if old["tag"] == tag else old for old in repository["tags"]] + ([entry] if created else [])
+        repository["tags"] = [entry if old["tag"] == tag else old for old in repository["tags"]] + (
+            [entry] if created else []
+        )
         repository.update(upload=repository["upload"] + 1, pushed_at=STAMP)
         self.model[name] = repository
         assert got == (entry, created)
@@ -86,7 +90,10 @@ class StoreAgainstModel(RuleBasedStateMachine):
             assert got is TagNotFound
         else:
             assert got is None
-            self.model[name] = {**self.model[name], "tags": [old for old in self.model[name]["tags"] if old["tag"] != tag]}
+            self.model[name] = {
+                **self.model[name],
+                "tags": [old for old in self.model[name]["tags"] if old["tag"] != tag],
+            }
 
     @invariant()
     def same_answers_and_same_file(self):

@@ -78,7 +78,6 @@ def test_with_accounts_the_pages_show_public_repositories_only(tmp_path, data_di
     assert "web-app" in html(client.get("/ui/madams/web-app"))
 
 
-
 def test_a_corrupt_namespace_file_is_a_500_page_naming_it(data_dir, filled):
     (data_dir / "madams.json").write_text("{broken")
     page = html(filled.get("/ui/madams"), 500)

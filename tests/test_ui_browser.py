@@ -14,7 +14,11 @@ IMAGE = "a4002247cb22e78c8d9ffeccdf7ea23d7763f53493d4d763cb4dbe58bf3566b5"
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory):
     with running_server(tmp_path_factory.mktemp("ui") / "data") as (process, url):
-        for name, description in [("web-app", "The front end"), ("worker", "Background jobs"), ("db", "Postgres, tuned")]:
+        for name, description in [
+            ("web-app", "The front end"),
+            ("worker", "Background jobs"),
+            ("db", "Postgres, tuned"),
+        ]:
             send(url, "POST", "/v1/repositories/madams/", {"repo_name": name, "description": description})
         send(url, "PUT", "/v1/repositories/madams/web-app/tags/latest", {"image_id": IMAGE})
         yield url

@@ -63,7 +63,11 @@ def _belongs_in_wheel(file):
 
 def _tag(distribution):
     """Return the wheel's compatibility tag, such as ``py3-none-any``, from its WHEEL file."""
-    tags = [line.split(":", 1)[1].strip() for line in distribution.read_text("WHEEL").splitlines() if line.startswith("Tag:")]
+    tags = [
+        line.split(":", 1)[1].strip()
+        for line in distribution.read_text("WHEEL").splitlines()
+        if line.startswith("Tag:")
+    ]
     pythons = ".".join(dict.fromkeys(tag.split("-")[0] for tag in tags))
     _, abi, platform = tags[0].split("-")
     return "%s-%s-%s" % (pythons, abi, platform)

@@ -9,8 +9,14 @@ import subprocess
 import tempfile
 
 OFFLINE_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--hide-scrollbars",
 ]
 
@@ -24,7 +30,9 @@ def _run(*arguments, timeout=60):
     with tempfile.TemporaryDirectory() as profile:
         return subprocess.run(
             [chromium(), *OFFLINE_FLAGS, "--user-data-dir=" + profile, *arguments],
-            capture_output=True, text=True, timeout=timeout,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
 
 

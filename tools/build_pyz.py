@@ -25,8 +25,18 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parent.parent
 PACKAGE = PROJECT / "hubserver"  # hubserver's own code, with its data files
 DEPENDENCIES = (
-    "flask", "werkzeug", "jinja2", "markupsafe", "itsdangerous", "click", "blinker",
-    "marshmallow", "packaging", "apispec", "filelock", "waitress",
+    "flask",
+    "werkzeug",
+    "jinja2",
+    "markupsafe",
+    "itsdangerous",
+    "click",
+    "blinker",
+    "marshmallow",
+    "packaging",
+    "apispec",
+    "filelock",
+    "waitress",
 )
 MAIN = Path(__file__).resolve().with_name("pyz_main.py")
 LICENCE_NAMES = ("LICENSE", "LICENCE", "COPYING", "NOTICE")
@@ -96,7 +106,12 @@ def _add(archive, name, data):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output", type=Path, default=PROJECT / "dist" / "hubserver.pyz", help="where to write it (default dist/hubserver.pyz)")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=PROJECT / "dist" / "hubserver.pyz",
+        help="where to write it (default dist/hubserver.pyz)",
+    )
     args = parser.parse_args(argv)
     size = build(args.output)
     print("wrote %s (%d bytes)" % (args.output, size))

@@ -7,12 +7,11 @@ data over HTTP, and writes docs/screenshots/<page>-<desktop|phone>.png.
 Everything stays on 127.0.0.1.
 """
 
-import json
 import sys
-import urllib.request
 from pathlib import Path
 
 import browser  # beside this file
+
 from pytest_hubserver import HubServer
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -25,14 +24,24 @@ REPOSITORIES = [
     ("madams", "db", "Postgres with our extensions", False),
     ("acme", "tools", "Build tools", True),
 ]
-TAGS = [("latest", "a4002247cb22e78c8d9ffeccdf7ea23d7763f53493d4d763cb4dbe58bf3566b5"),
-        ("1.4.2", "e72ac664f4f0c6a061ac4ef332557a70d69b0c62fb6add35f1c181ff7fff2287")]
+TAGS = [
+    ("latest", "a4002247cb22e78c8d9ffeccdf7ea23d7763f53493d4d763cb4dbe58bf3566b5"),
+    ("1.4.2", "e72ac664f4f0c6a061ac4ef332557a70d69b0c62fb6add35f1c181ff7fff2287"),
+]
 
 
 def fill(hub):
     for namespace, name, description, public in REPOSITORIES:
-        hub.request("POST", "/v1/repositories/%s/" % namespace, {"repo_name": name, "description": description, "is_public": public})
-    hub.request("PUT", "/v1/repositories/madams/web-app", {"full_description": "The web front end of the shop.\nBuilt from main on every merge."})
+        hub.request(
+            "POST",
+            "/v1/repositories/%s/" % namespace,
+            {"repo_name": name, "description": description, "is_public": public},
+        )
+    hub.request(
+        "PUT",
+        "/v1/repositories/madams/web-app",
+        {"full_description": "The web front end of the shop.\nBuilt from main on every merge."},
+    )
     for tag, image_id in TAGS:
         hub.request("PUT", "/v1/repositories/madams/web-app/tags/%s" % tag, {"image_id": image_id})
 

@@ -11,6 +11,7 @@ from hubserver.schemas import REQUIRED, Flag, Share, Text, Whole, valid_namespac
 
 # What comes in
 
+
 def valid_stamp(value):
     if not clock.is_timestamp(value):
         raise ValidationError("Enter a time stamp like 2015-06-07T10:41:31.882Z (UTC, milliseconds, Z).")
@@ -48,7 +49,9 @@ class FaultSchema(Schema):
     match = fields.Nested(FaultMatchSchema, load_default=dict)
     action = fields.Nested(FaultActionSchema, required=True, error_messages={"required": REQUIRED})
     times = Whole(validate=validate.Range(min=1, error="Ensure this value is greater than or equal to 1."))
-    probability = Share(validate=validate.Range(min=0, max=1, min_inclusive=False, error="Ensure 0 < probability <= 1."))
+    probability = Share(
+        validate=validate.Range(min=0, max=1, min_inclusive=False, error="Ensure 0 < probability <= 1.")
+    )
 
     @validates_schema
     def _times_or_probability(self, data, **kwargs):

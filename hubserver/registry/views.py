@@ -43,7 +43,9 @@ def name_route(rule, methods):
 
     def register(view):
         blueprint.add_url_rule("/<namespace>/<repo_name>" + rule, view_func=view, methods=methods)
-        blueprint.add_url_rule("/<repo_name>" + rule, view_func=view, methods=methods, defaults={"namespace": "library"})
+        blueprint.add_url_rule(
+            "/<repo_name>" + rule, view_func=view, methods=methods, defaults={"namespace": "library"}
+        )
         return view
 
     return register
@@ -186,7 +188,9 @@ def get_blob(namespace, repo_name, digest):
         raise RegistryError("BLOB_UNKNOWN", {"digest": digest})
     if request.method == "HEAD":  # the headers alone: no file to open
         headers = {"Content-Length": str(size), "Accept-Ranges": "bytes", "ETag": '"%s"' % digest}
-        return Response(status=200, mimetype="application/octet-stream", headers={**headers, "Docker-Content-Digest": digest})
+        return Response(
+            status=200, mimetype="application/octet-stream", headers={**headers, "Docker-Content-Digest": digest}
+        )
     response = send_file(blobs.path(digest), mimetype="application/octet-stream", etag=digest, conditional=True)
     response.headers["Docker-Content-Digest"] = digest
     return response
@@ -221,15 +225,17 @@ def body_chunks():
     _, blobs, _ = hub()
     request.max_content_length = blobs.max_size
     stream = request.stream
-    for chunk in iter(lambda: stream.read(1024 * 1024), b""):
-        yield chunk
+    yield from iter(lambda: stream.read(1024 * 1024), b"")
 
 
 def finished(namespace, repo_name, digest):
     response = web.no_content(201)
     response.headers.update(
-        {"Location": "%s/v2/%s/%s/blobs/%s" % (request.host_url.rstrip("/"), namespace, repo_name, digest),
-         "Docker-Content-Digest": digest, "Content-Length": "0"}
+        {
+            "Location": "%s/v2/%s/%s/blobs/%s" % (request.host_url.rstrip("/"), namespace, repo_name, digest),
+            "Docker-Content-Digest": digest,
+            "Content-Length": "0",
+        }
     )
     return response
 
@@ -338,7 +344,12 @@ def cancel_upload(namespace, repo_name, upload):
 
 
 def manifest_headers(digest, media_type, size):
-    return {"Docker-Content-Digest": digest, "Content-Type": media_type, "Content-Length": str(size), "ETag": '"%s"' % digest}
+    return {
+        "Docker-Content-Digest": digest,
+        "Content-Type": media_type,
+        "Content-Length": str(size),
+        "ETag": '"%s"' % digest,
+    }
 
 
 @name_route("/manifests/<reference>", ["GET", "HEAD"])
@@ -382,8 +393,11 @@ def put_manifest(namespace, repo_name, reference):
     store.record_manifest(namespace, repo_name, {"digest": digest, "media_type": media_type, "size": len(data)}, tag)
     response = web.no_content(201)
     response.headers.update(
-        {"Location": "%s/v2/%s/%s/manifests/%s" % (request.host_url.rstrip("/"), namespace, repo_name, digest),
-         "Docker-Content-Digest": digest, "Content-Length": "0"}
+        {
+            "Location": "%s/v2/%s/%s/manifests/%s" % (request.host_url.rstrip("/"), namespace, repo_name, digest),
+            "Docker-Content-Digest": digest,
+            "Content-Length": "0",
+        }
     )
     if "subject" in document:
         response.headers["OCI-Subject"] = document["subject"]["digest"]
@@ -438,7 +452,9 @@ def referrers(namespace, repo_name, digest):
         _, document = manifests.parse(blobs.read(manifest["digest"]), manifest["media_type"])
         if (document.get("subject") or {}).get("digest") != digest:
             continue
-        descriptor = manifests.referrer_descriptor(manifest["digest"], manifest["media_type"], manifest["size"], document)
+        descriptor = manifests.referrer_descriptor(
+            manifest["digest"], manifest["media_type"], manifest["size"], document
+        )
         if wanted is None or descriptor.get("artifactType") == wanted:
             found.append(descriptor)
     response = web.json_answer({"schemaVersion": 2, "mediaType": manifests.OCI_INDEX, "manifests": found}, 200)

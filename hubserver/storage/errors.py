@@ -50,8 +50,7 @@ class CorruptNamespace(StorageError):
 
     def __init__(self, namespace, reason):
         super().__init__(
-            "The data file of namespace %s cannot be read (%s); it was left unchanged."
-            % (namespace, reason),
+            "The data file of namespace %s cannot be read (%s); it was left unchanged." % (namespace, reason),
             namespace,
         )
         self.reason = reason

@@ -89,7 +89,7 @@ class ParsedFileCache:
 
     def _read_version(self, path, parse, missing):
         try:
-            stream = open(path, "rb")
+            stream = open(path, "rb")  # noqa: SIM115  (only the open may find no file; the with follows)
         except FileNotFoundError:
             return missing
         with stream:

@@ -128,9 +128,7 @@ class NamespaceStore:
         def add(repositories):
             if repo_name in repositories:
                 raise RepositoryExists(namespace, repo_name)
-            repository = document.new_repository(
-                repo_name, self._clock.now(), description, full_description, is_public
-            )
+            repository = document.new_repository(repo_name, self._clock.now(), description, full_description, is_public)
             repositories[repo_name] = repository
             return repository
 

@@ -60,8 +60,12 @@ def namespace_page(namespace):
     name = request.args.get("name", "")
     repositories = search.select(visible(namespace), name)
     return page(
-        "namespace.html", namespace=namespace, name=name, repositories=repositories[:PAGE_LIMIT],
-        total=len(repositories), shown=min(len(repositories), PAGE_LIMIT),
+        "namespace.html",
+        namespace=namespace,
+        name=name,
+        repositories=repositories[:PAGE_LIMIT],
+        total=len(repositories),
+        shown=min(len(repositories), PAGE_LIMIT),
     )
 
 
@@ -84,7 +88,9 @@ def root():
     if wants_html():
         return index_page()
     user = caller()
-    return {"namespaces": [namespace for namespace in store().namespace_names() if visible_repositories(namespace, user)]}
+    return {
+        "namespaces": [namespace for namespace in store().namespace_names() if visible_repositories(namespace, user)]
+    }
 
 
 @blueprint.get(STYLESHEET)

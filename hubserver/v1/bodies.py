@@ -41,6 +41,4 @@ def parse_body(request):
         return {}
     if request.mimetype == JSON_TYPE:
         return parse_json(data)
-    raise UnsupportedMediaType(
-        'Unsupported media type "%s" in request.' % request.headers.get("Content-Type", "")
-    )
+    raise UnsupportedMediaType('Unsupported media type "%s" in request.' % request.headers.get("Content-Type", ""))

@@ -100,7 +100,10 @@ def list_repositories(namespace):
     dumps = current_app.json.dumps
     # The page as RepositoryPageSchema declares it, assembled from each item's kept JSON text.
     body = '{"count":%d,"next":%s,"previous":%s,"results":[%s]}\n' % (
-        count, dumps(next_link), dumps(previous_link), ",".join(items.text(namespace, repository) for repository in page),
+        count,
+        dumps(next_link),
+        dumps(previous_link),
+        ",".join(items.text(namespace, repository) for repository in page),
     )
     links = ['<%s>; rel="%s"' % (link, rel) for link, rel in ((next_link, "next"), (previous_link, "prev")) if link]
     headers = {"X-Total-Count": str(count), **({"Link": ", ".join(links)} if links else {})}
@@ -127,7 +130,11 @@ class ListItems:
         entry = self._texts.get(id(repository))
         if entry is None or entry[0] is not repository or entry[1] != namespace:
             # A list item holds nothing of the caller's: no user in it.
-            entry = (repository, namespace, self._dumps(schemas.REPOSITORY_LIST_ITEM.dump(shown(namespace, repository, None))))
+            entry = (
+                repository,
+                namespace,
+                self._dumps(schemas.REPOSITORY_LIST_ITEM.dump(shown(namespace, repository, None))),
+            )
             if len(self._texts) >= self.LIMIT:
                 self._texts.clear()
             self._texts[id(repository)] = entry
