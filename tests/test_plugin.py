@@ -129,7 +129,7 @@ def test_the_plugin_module_uses_only_the_standard_library():
 
 def test_the_readme_example_test_passes(pytester):
     readme = (PROJECT / "README.md").read_text("utf-8")
-    section = readme[readme.index("## In your own tests") :]
+    section = readme[readme.index("## Use it from your own project") :]
     example = section[
         section.index("```python\n") + len("```python\n") : section.index("```\n", section.index("```python"))
     ]
@@ -227,3 +227,10 @@ def test_hub_command_is_split_as_a_shell_would(pytester, tmp_path):
     pytester.makepyfile(test_command="def test_up(hub):\n    assert hub.health() == {'status': 'ok'}\n")
     result = pytester.runpytest_subprocess("--hub-command", '"%s" --threads 4' % launcher)
     result.assert_outcomes(passed=1)
+
+
+def test_the_plugin_can_be_turned_off_by_its_name(pytester):
+    pytester.makepyfile(test_off="def test_needs_hub(hub):\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:pytest_hubserver")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*fixture 'hub' not found*"])
