@@ -12,7 +12,7 @@ IMAGE = "a" * 64
 STAMP = "2015-06-07T10:41:31.882Z"
 
 
-def namespace_document(namespace, *names, file_format=2, **fields):
+def namespace_document(namespace, *names, file_format=3, **fields):
     repositories = []
     for name in names:
         repository = {
@@ -31,8 +31,10 @@ def namespace_document(namespace, *names, file_format=2, **fields):
             "tags": [],
             "starred_by": [],
         }
-        if file_format == 2:
+        if file_format >= 2:
             repository["manifests"] = []
+        if file_format >= 3:
+            repository["blobs"] = []
         repository.update(fields)
         repositories.append(repository)
     return {"format": file_format, "namespace": namespace, "repositories": repositories}

@@ -142,14 +142,34 @@ def test_a_returned_repository_is_a_snapshot(store):
     assert (before["tags"], before["description"]) == ([], "")
 
 
-def test_the_file_is_format_2_indented_by_two_spaces_in_key_order(store, tmp_path):
+FILE_KEYS = [
+    "repo_name",
+    "description",
+    "full_description",
+    "is_public",
+    "logo",
+    "is_automated",
+    "created",
+    "updated",
+    "download",
+    "upload",
+    "pulled_at",
+    "pushed_at",
+    "tags",
+    "starred_by",
+    "manifests",
+    "blobs",
+]
+
+
+def test_the_file_is_format_3_indented_by_two_spaces_in_key_order(store, tmp_path):
     store.create_repository("madams", "repo")
     store.put_tag("madams", "repo", "latest", IMAGE_A)
     text = (tmp_path / "madams.json").read_text("utf-8")
     parsed = json.loads(text)
     assert list(parsed) == ["format", "namespace", "repositories"]
-    assert (parsed["format"], parsed["namespace"]) == (2, "madams")
-    assert list(parsed["repositories"][0]) == list(document.REPOSITORY_KEYS)
+    assert (parsed["format"], parsed["namespace"]) == (3, "madams")
+    assert list(parsed["repositories"][0]) == FILE_KEYS
     assert list(parsed["repositories"][0]["tags"][0]) == ["tag", "image_id"]
     assert text == json.dumps(parsed, indent=2, ensure_ascii=False) + "\n"
 
@@ -209,9 +229,9 @@ def test_a_hand_written_file_in_any_key_order_is_read_and_rewritten_in_order(sto
     assert (repository["download"], repository["tags"]) == (103, [{"tag": "latest", "image_id": IMAGE_A}])
     store.update_repository("madams", "test", description="changed")
     rewritten = json.loads((tmp_path / "madams.json").read_text())
-    assert rewritten["format"] == 2  # a format 1 file is written back as format 2
+    assert rewritten["format"] == 3  # a format 1 file is written back as format 3
     assert list(rewritten["repositories"][0]) == list(document.REPOSITORY_KEYS)
-    assert rewritten["repositories"][0]["manifests"] == []
+    assert rewritten["repositories"][0]["manifests"] == rewritten["repositories"][0]["blobs"] == []
     assert rewritten["repositories"][0]["download"] == 103
 
 
@@ -233,7 +253,11 @@ BROKEN_FILES = {
     "not utf-8": b'{"format": 1, "namespace": "\xff"}',
     "a list": b"[]",
     "format 2 without manifests": json.dumps({**hand_written(), "format": 2}).encode(),
-    "format 3": json.dumps({**hand_written(), "format": 3}).encode(),
+    "format 3 without blobs": json.dumps({**hand_written(manifests=[]), "format": 3}).encode(),
+    "format 4": json.dumps({**hand_written(), "format": 4}).encode(),
+    "format 2 with blobs": json.dumps({**hand_written(manifests=[], blobs=[]), "format": 2}).encode(),
+    "bad blob": json.dumps({**hand_written(manifests=[], blobs=["sha256:x"]), "format": 3}).encode(),
+    "a blob twice": json.dumps({**hand_written(manifests=[], blobs=["sha256:" + "a" * 64] * 2), "format": 3}).encode(),
     "format 1 with manifests": json.dumps(hand_written(manifests=[])).encode(),
     "bad manifest": json.dumps(
         {**hand_written(manifests=[{"digest": "sha256:x", "media_type": "m", "size": 1}]), "format": 2}

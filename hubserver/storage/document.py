@@ -1,12 +1,13 @@
-"""The namespace file, format 2: how it is written, and how it is read and checked.
+"""The namespace file, format 3: how it is written, and how it is read and checked.
 
 A reader accepts any key order (people write fixtures by hand) but checks the
 structure, the types and the names, and never guesses: a file that breaks a
 rule is reported as corrupt. The writer always writes keys in the order below.
 
-Format 2 adds to each repository the manifests pushed to it through /v2/,
-after ``starred_by``. A format 1 file (no ``manifests``) is read as one with
-none, and written back as format 2.
+Format 2 added to each repository the manifests pushed to it through /v2/,
+after ``starred_by``; format 3 adds after them ``blobs``, the digests of the
+blobs uploaded or mounted into it. An earlier format is read as one with none
+of the later keys' contents, and written back as format 3.
 """
 
 import json
@@ -15,8 +16,8 @@ from hubserver.clock import is_timestamp
 from hubserver.names import is_digest, is_image_id, is_namespace, is_repo_path, is_tag
 from hubserver.storage.errors import CorruptNamespace
 
-FORMAT = 2
-READABLE_FORMATS = (1, 2)
+FORMAT = 3
+READABLE_FORMATS = (1, 2, 3)
 DOCUMENT_KEYS = ("format", "namespace", "repositories")
 TAG_KEYS = ("tag", "image_id")
 MANIFEST_KEYS = ("digest", "media_type", "size")
@@ -56,9 +57,11 @@ REPOSITORY_CHECKS = {
     "tags": None,
     "starred_by": None,
     "manifests": None,
+    "blobs": None,
 }
 REPOSITORY_KEYS = tuple(REPOSITORY_CHECKS)
-FORMAT_1_KEYS = REPOSITORY_KEYS[:-1]  # format 1 had no manifests
+# The keys each format has: every format adds keys after those of the one before.
+FORMAT_KEYS = {1: REPOSITORY_KEYS[:-2], 2: REPOSITORY_KEYS[:-1], 3: REPOSITORY_KEYS}
 
 
 def new_repository(repo_name, created, description="", full_description="", is_public=True):
@@ -79,6 +82,7 @@ def new_repository(repo_name, created, description="", full_description="", is_p
         "tags": [],
         "starred_by": [],
         "manifests": [],
+        "blobs": [],
     }
 
 
@@ -138,7 +142,7 @@ def decode(namespace, data):
     """Read and check a namespace file; return its repositories by name, in order.
 
     Raises CorruptNamespace, naming the first broken rule, for anything that is
-    not a format 1 document of this namespace.
+    not a document of a readable format of this namespace.
     """
     try:
         parsed = json.loads(data.decode("utf-8"))
@@ -201,7 +205,7 @@ def _check_document(namespace, document):
 
 
 def _check_repository(namespace, raw, where, file_format):
-    _require_keys(raw, REPOSITORY_KEYS if file_format == FORMAT else FORMAT_1_KEYS, where)
+    _require_keys(raw, FORMAT_KEYS[file_format], where)
     for key, check in REPOSITORY_CHECKS.items():
         if check is not None and not check(raw[key]):
             raise BrokenDocument("%s.%s has a wrong type or value: %r" % (where, key, raw[key]))
@@ -213,7 +217,15 @@ def _check_repository(namespace, raw, where, file_format):
     if not all(is_namespace(user) for user in starred_by):
         raise BrokenDocument("%s.starred_by holds something that is not a user name" % where)
     repository["manifests"] = _check_manifests(raw.get("manifests", []), where + ".manifests")
+    repository["blobs"] = _check_blobs(raw.get("blobs", []), where + ".blobs")
     return repository
+
+
+def _check_blobs(raw_blobs, where):
+    blobs = _require_list(raw_blobs, where)
+    if not all(is_digest(digest) for digest in blobs) or len(set(blobs)) != len(blobs):
+        raise BrokenDocument("%s holds something that is not a unique sha256 digest" % where)
+    return list(blobs)
 
 
 def _check_manifests(raw_manifests, where):
