@@ -16,6 +16,7 @@ standard library is used, and hubserver runs as a separate process
 modules never enter your test process.
 """
 
+import base64
 import collections
 import json
 import os
@@ -93,6 +94,23 @@ class _Output:
             stream.close()
 
 
+def _admin_of(users):
+    """Return (name, password) of the first admin with a plain password in a users file or its contents."""
+    if not isinstance(users, dict):
+        with open(users, encoding="utf-8") as stream:
+            users = json.load(stream)
+    for name, entry in users["users"].items():
+        if entry.get("admin") and "password" in entry:
+            return name, entry["password"]
+    raise HubError('the controls need an admin: mark a user that has a password "admin": true, or give admin=')
+
+
+def _basic(credentials):
+    """Return the Authorization header of HTTP Basic ``(name, password)``."""
+    encoded = base64.b64encode(("%s:%s" % credentials).encode("utf-8")).decode("ascii")
+    return {"Authorization": "Basic " + encoded}
+
+
 class HubServer:
     """A hubserver process with helpers for every control of ``/_hub/``.
 
@@ -101,9 +119,16 @@ class HubServer:
     file). ``seed``, ``frozen_time`` and ``extra_args`` become its command-line
     options. ``startup_timeout`` is how many seconds it may take to listen;
     a server that does not is stopped and reported with its output.
+
+    ``users`` turns accounts on: the path of a users file, or its contents
+    (``{"users": {...}}``). The controls then need an admin: ``admin`` is
+    ``(name, password)``, by default the first user marked ``"admin": true``
+    that has a plain ``password``.
     """
 
-    def __init__(self, command=None, seed=None, frozen_time=None, extra_args=(), startup_timeout=30):
+    def __init__(
+        self, command=None, seed=None, frozen_time=None, extra_args=(), startup_timeout=30, users=None, admin=None
+    ):
         self.command = list(command or [sys.executable, "-m", "hubserver"])
         self.arguments = ["--port", "0", *extra_args]
         if seed is not None:
@@ -111,8 +136,11 @@ class HubServer:
         if frozen_time is not None:
             self.arguments += ["--frozen-time", frozen_time]
         self.startup_timeout = startup_timeout
+        self.users = users
         self.url = None
         self.data_dir = None
+        self._folder = None
+        self._admin_headers = {} if users is None else _basic(admin or _admin_of(users))
         self._process = None
         self._output = None
 
@@ -124,9 +152,10 @@ class HubServer:
         Raises HubError, with the server's output, if it exits first or does
         not listen within ``startup_timeout`` seconds.
         """
-        self.data_dir = tempfile.mkdtemp(prefix="hubserver-")
+        self._folder = tempfile.mkdtemp(prefix="hubserver-")
+        self.data_dir = os.path.join(self._folder, "data")
         self._process = subprocess.Popen(
-            [*self.command, "--data-dir", self.data_dir, *self.arguments],
+            [*self.command, "--data-dir", self.data_dir, *self._users_arguments(), *self.arguments],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -148,6 +177,17 @@ class HubServer:
         self.url = self._output.url
         return self
 
+    def _users_arguments(self):
+        """Return ``--users FILE``, writing the file first if the users were given as contents."""
+        if self.users is None:
+            return []
+        if not isinstance(self.users, dict):
+            return ["--users", str(self.users)]
+        path = os.path.join(self._folder, "users.json")
+        with open(path, "w", encoding="utf-8") as stream:
+            json.dump(self.users, stream)
+        return ["--users", path]
+
     def stop(self, grace=10):
         """Stop the server (SIGTERM, then a kill after ``grace`` seconds) and remove its data directory."""
         if self._process is not None:
@@ -160,8 +200,8 @@ class HubServer:
                     self._process.wait()
             self._output.close()
             self._process = None
-        if self.data_dir is not None:
-            shutil.rmtree(self.data_dir, ignore_errors=True)
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
 
     def output(self, lines=SHOWN_LINES):
         """Return the last ``lines`` lines the server wrote (standard output and error)."""
@@ -198,7 +238,7 @@ class HubServer:
             raise HubError("hubserver exited with status %d; its output:\n%s" % (status, self.output()))
 
     def _control(self, method, path, body=None, expect=200):
-        status, answer = self.request(method, "/_hub" + path, body)
+        status, answer = self.request(method, "/_hub" + path, body, headers=self._admin_headers)
         if status != expect:
             raise HubError("%s /_hub%s answered %d: %s" % (method, path, status, answer))
         return answer
@@ -305,14 +345,27 @@ if pytest is not None:
         group.addoption(
             "--hub-command", metavar="COMMAND", help='how to run hubserver, e.g. "python3 dist/hubserver.pyz"'
         )
+        group.addoption("--hub-users", metavar="FILE", help="users file: the hub fixture's server with accounts on")
+        group.addoption(
+            "--hub-admin", metavar="USER:PASSWORD", help="the admin the fixture uses the controls as, with --hub-users"
+        )
         parser.addini("hub_seed", "seed for the hub fixture's server")
+        parser.addini("hub_users", "users file of the hub fixture's server")
+
+    def _setting(config, name):
+        return config.getoption("--hub-" + name) or config.getini("hub_" + name) or None
 
     @pytest.fixture(scope="session")
     def hub_server(pytestconfig):
         """One hubserver for the whole test session."""
-        seed = pytestconfig.getoption("--hub-seed") or pytestconfig.getini("hub_seed") or None
         command = pytestconfig.getoption("--hub-command")
-        with HubServer(command=shlex.split(command) if command else None, seed=seed) as server:
+        admin = pytestconfig.getoption("--hub-admin")
+        with HubServer(
+            command=shlex.split(command) if command else None,
+            seed=_setting(pytestconfig, "seed"),
+            users=_setting(pytestconfig, "users"),
+            admin=tuple(admin.split(":", 1)) if admin else None,
+        ) as server:
             yield server
 
     @pytest.fixture

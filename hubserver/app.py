@@ -15,17 +15,23 @@ from hubserver.accounts import (
     AccessError,
     Accounts,
     AccountsFileError,
+    AuthenticationFailed,
+    BearerTokens,
     InvalidCredentials,
-    InvalidToken,
+    LoginThrottle,
     NotAuthenticated,
     PermissionDenied,
+    Throttled,
     TokenStore,
 )
 from hubserver.clock import Clock
 from hubserver.controls import views as controls
+from hubserver.registry import auth as registry_auth
+from hubserver.registry import realm  # noqa: F401  (the token endpoint's views, on the registry's blueprint)
 from hubserver.registry import views as registry
 from hubserver.registry.blobs import BlobStore
 from hubserver.registry.errors import RegistryError
+from hubserver.registry.links import Links
 from hubserver.settings import DEFAULTS
 from hubserver.storage import (
     CorruptNamespace,
@@ -63,8 +69,9 @@ STORAGE_ANSWERS = {
 # The answer to each access error: its status, and the challenge a 401 carries.
 ACCESS_ANSWERS = {
     NotAuthenticated: (401, "Token"),
-    InvalidToken: (401, "Token"),
+    AuthenticationFailed: (401, "Token"),
     PermissionDenied: (403, None),
+    Throttled: (429, None),
 }
 
 # DRF's wording for the HTTP errors werkzeug raises with its own default text.
@@ -113,12 +120,16 @@ def create_app(config=None):
     users = app.config["USERS"]
     app.extensions[web.STORE_KEY] = store
     app.extensions[web.ACCOUNTS_KEY] = accounts = Accounts(
-        users and str(users), TokenStore(store.data_dir, store.lock_timeout)
+        users and str(users),
+        TokenStore(store.data_dir, store.lock_timeout),
+        BearerTokens(store.data_dir, clock, int(app.config["TOKEN_TTL"])),
+        LoginThrottle(int(app.config["LOGIN_RATE"])),
     )
     if accounts.enabled:
         accounts.check_users_file()
     app.extensions[v1.LIST_ITEMS_KEY] = v1.ListItems(app.json.dumps)
-    app.extensions[registry.BLOBS_KEY] = BlobStore(store.data_dir, int(app.config["MAX_BLOB_SIZE"]))
+    app.extensions[registry.BLOBS_KEY] = blobs = BlobStore(store.data_dir, int(app.config["MAX_BLOB_SIZE"]))
+    app.extensions[registry.LINKS_KEY] = Links(blobs)
     app.url_map.merge_slashes = False  # "a//b" is a 404, never an HTML redirect
     app.url_map.redirect_defaults = False  # /v2/library/x is as good as /v2/x: no redirect
     app.register_blueprint(v1.blueprint)
@@ -153,6 +164,8 @@ def error_response(error):
         body = {"detail": str(error)}
         if challenge:
             headers["WWW-Authenticate"] = challenge
+        if isinstance(error, Throttled):
+            headers["Retry-After"] = str(error.wait)
     elif isinstance(error, AccountsFileError):
         log.error("%s", error)
         status, body = 500, {"detail": str(error)}
@@ -180,8 +193,12 @@ REGISTRY_CODES = {401: "UNAUTHORIZED", 403: "DENIED", 404: "NAME_UNKNOWN", 405: 
 def _as_registry_error(error):
     if isinstance(error, RegistryError):
         return error
+    if isinstance(error, Throttled):
+        return RegistryError("TOOMANYREQUESTS", str(error), headers={"Retry-After": str(error.wait)})
+    if isinstance(error, PermissionDenied):
+        return RegistryError("DENIED")
     if isinstance(error, AccessError):
-        return RegistryError("DENIED" if isinstance(error, PermissionDenied) else "UNAUTHORIZED")
+        return registry_auth.challenge()
     if isinstance(error, HTTPException) and error.code in REGISTRY_CODES:
         return RegistryError(REGISTRY_CODES[error.code], status=error.code)
     if isinstance(error, StorageError):
@@ -197,8 +214,7 @@ def _as_registry_error(error):
 
 def _registry_error_response(error):
     response = json_answer(error.body(), error.status)
-    if error.status == 401:
-        response.headers["WWW-Authenticate"] = registry.CHALLENGE
+    response.headers.update(error.headers)
     return response
 
 

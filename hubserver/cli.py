@@ -74,7 +74,23 @@ def build_parser():
         "--users",
         metavar="FILE",
         default=env("HUB_USERS"),
-        help='turn accounts on: {"users": {"madams": {"password": "...", "orgs": ["acme"]}}} (HUB_USERS)',
+        help='turn accounts on: {"users": {"madams": {"password": "...", "orgs": ["acme"], "admin": true}}}'
+        " (HUB_USERS)",
+    )
+    parser.add_argument(
+        "--token-ttl",
+        type=positive_int,
+        metavar="SECONDS",
+        default=env("HUB_TOKEN_TTL", str(DEFAULTS["TOKEN_TTL"])),
+        help="how long a /v2/ registry token lives, with accounts on (HUB_TOKEN_TTL; default 300)",
+    )
+    parser.add_argument(
+        "--login-rate",
+        type=positive_int,
+        metavar="N",
+        default=env("HUB_LOGIN_RATE", str(DEFAULTS["LOGIN_RATE"])),
+        help="failed logins a minute allowed for one user name or from one address, then 429"
+        " (HUB_LOGIN_RATE; default 10)",
     )
     controls = parser.add_argument_group("test-double controls")
     controls.add_argument(
@@ -124,6 +140,8 @@ def serve(args, data_dir):
         "JOURNAL_SIZE": args.journal_size,
         "USERS": args.users,
         "MAX_BLOB_SIZE": args.max_blob_size,
+        "TOKEN_TTL": args.token_ttl,
+        "LOGIN_RATE": args.login_rate,
     }
     try:
         server = make_server(create_app(config), args.host, args.port, args.threads, args.max_blob_size)

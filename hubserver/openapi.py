@@ -30,6 +30,8 @@ COMMON = {
     503: "DetailSchema",
     507: "DetailSchema",
 }
+# With accounts on, every control can also answer these (not an admin; too many failed logins).
+CONTROLS_COMMON = {403: "DetailSchema", 429: "DetailSchema"}
 FIELD_ERRORS = "FieldErrors"
 FIELD_ERRORS_SCHEMA = {
     "description": "A 400: DRF's field errors (each field, or non_field_errors, with its messages;"
@@ -62,7 +64,11 @@ TAG = schemas.TAG.schema
 # endpoint -> (request body schema, query schema, {status: answer}); an answer
 # is a schema, "array:<schema>", FIELD_ERRORS, or None for no body.
 OPERATIONS = {
-    "api.generate_api_token": (schemas.TokenRequestSchema, None, {200: schemas.TokenSchema, 400: FIELD_ERRORS}),
+    "api.generate_api_token": (
+        schemas.TokenRequestSchema,
+        None,
+        {200: schemas.TokenSchema, 400: FIELD_ERRORS, 429: "DetailSchema"},
+    ),
     "api.create_repository": (
         schemas.RepositoryCreateSchema,
         None,
@@ -208,6 +214,11 @@ def _answer(answer):
     return {"content": {"application/json": {"schema": schema}}}
 
 
+def controls_common(endpoint):
+    """Return the answers every control can give besides the common ones."""
+    return CONTROLS_COMMON if endpoint.startswith("admin.") else {}
+
+
 def _operation(app, endpoint, method, arguments):
     body, query, answers = OPERATIONS[endpoint]
     view = app.view_functions[endpoint]
@@ -225,7 +236,7 @@ def _operation(app, endpoint, method, arguments):
         ],
         "responses": {
             str(status): {"description": "HTTP %d" % status, **_answer(answer)}
-            for status, answer in sorted({**COMMON, **answers}.items())
+            for status, answer in sorted({**COMMON, **controls_common(endpoint), **answers}.items())
         },
     }
     if endpoint == "api.create_repository":

@@ -17,6 +17,8 @@ DEFAULTS = {
     "JOURNAL_SIZE": 1000,
     "USERS": None,
     "MAX_BLOB_SIZE": 10 * 1024**3,
+    "TOKEN_TTL": 300,
+    "LOGIN_RATE": 10,
 }
 
 

@@ -1,11 +1,16 @@
 """Accounts: tokens, the permission matrix, private repositories and stars."""
 
+import base64
 import json
+import statistics
+import time
 
 import pytest
 from werkzeug.security import generate_password_hash
 
 import hubserver
+from hubserver.accounts import LoginThrottle, Throttled
+from hubserver.controls.views import ADMIN_KEY
 
 from helpers import assert_error, assert_field_errors
 
@@ -47,6 +52,7 @@ def users_file(tmp_path):
                     "madams": {"password": "secret"},
                     "carol": {"password_hash": CAROLS_HASH, "orgs": ["madams"]},
                     "bob": {"password": "bobpass", "orgs": ["acme"]},
+                    "root": {"password": "rootpass", "admin": True},
                 }
             }
         )
@@ -70,7 +76,7 @@ def hub(data_dir, users_file, seed):
     return hubserver.create_app({"DATA_DIR": str(data_dir), "USERS": str(users_file), "SEED": str(seed)}).test_client()
 
 
-PASSWORDS = {"madams": "secret", "carol": "hunter2", "bob": "bobpass"}
+PASSWORDS = {"madams": "secret", "carol": "hunter2", "bob": "bobpass", "root": "rootpass"}
 
 
 def token(client, username):
@@ -217,10 +223,11 @@ def test_a_token_is_40_hex_and_the_same_every_time_also_after_a_restart(data_dir
     assert token(hub, "carol") != value
 
 
-def test_tokens_live_in_a_file_that_cannot_be_a_namespace(data_dir, hub):
+def test_tokens_live_in_a_file_that_cannot_be_a_namespace_readable_by_its_owner_only(data_dir, hub):
     token(hub, "madams")
-    assert (data_dir / "_tokens.json").exists()
-    assert [doc["namespace"] for doc in hub.get("/_hub/state").get_json()["namespaces"]] == ["madams"]
+    assert (data_dir / "_tokens.json").stat().st_mode & 0o777 == 0o600
+    state = hub.get("/_hub/state", headers={"Authorization": "Token " + token(hub, "root")}).get_json()
+    assert [doc["namespace"] for doc in state["namespaces"]] == ["madams"]
 
 
 @pytest.mark.parametrize(
@@ -308,5 +315,138 @@ def test_stars_count_show_per_caller_and_do_not_change_updated(hub):
     assert (seen["repo_starred_count"], seen["is_repo_starred"]) == (1, False)
     listed = hub.get("/v1/repositories/madams/", headers=owner).get_json()["results"][0]
     assert listed["repo_starred_count"] == 1
-    stored = hub.get("/_hub/state").get_json()["namespaces"][0]["repositories"][0]["starred_by"]
+    admin = {"Authorization": "Token " + token(hub, "root")}
+    stored = hub.get("/_hub/state", headers=admin).get_json()["namespaces"][0]["repositories"][0]["starred_by"]
     assert stored == ["madams"]
+
+
+# Logins: throttled, and the same time whether or not the user exists
+
+
+def failed_login(hub, username, address="10.0.0.1"):
+    return hub.post(
+        "/v1/generate-api-token/",
+        json={"username": username, "password": "wrong"},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def test_too_many_failed_logins_for_a_name_are_throttled_as_drf_throttles(hub):
+    for _ in range(10):
+        assert failed_login(hub, "madams").status_code == 400
+    throttled = failed_login(hub, "madams", "10.0.0.99")  # from elsewhere too: the name is throttled
+    wait = throttled.headers["Retry-After"]
+    assert throttled.status_code == 429 and 55 <= int(wait) <= 60
+    assert throttled.get_json() == {"detail": "Request was throttled. Expected available in %s seconds." % wait}
+    right = hub.post(
+        "/v1/generate-api-token/",
+        json={"username": "madams", "password": "secret"},
+        environ_base={"REMOTE_ADDR": "10.0.0.99"},
+    )
+    assert right.status_code == 429  # throttled before the password is looked at: no oracle either
+    other = hub.post(
+        "/v1/generate-api-token/",
+        json={"username": "bob", "password": "bobpass"},
+        environ_base={"REMOTE_ADDR": "10.0.0.2"},
+    )
+    assert other.status_code == 200  # someone else's failures against another name do not slow bob
+
+
+def test_too_many_failed_logins_from_an_address_are_throttled_whatever_the_name(hub):
+    for number in range(10):
+        assert failed_login(hub, "user%d" % number, "10.0.0.7").status_code == 400
+    assert failed_login(hub, "yet-another", "10.0.0.7").status_code == 429
+    assert failed_login(hub, "yet-another", "10.0.0.8").status_code == 400
+
+
+def test_basic_logins_on_v2_and_the_controls_count_and_are_throttled_too(hub):
+    wrong = {"Authorization": "Basic " + base64.b64encode(b"root:wrong").decode()}
+    for _ in range(10):
+        assert hub.get("/_hub/health", headers=wrong).status_code == 401
+    throttled = hub.get("/v2/", headers=wrong)
+    assert throttled.status_code == 429 and throttled.get_json()["errors"][0]["code"] == "TOOMANYREQUESTS"
+    assert int(throttled.headers["Retry-After"]) > 0
+    assert hub.get("/_hub/health", headers=wrong).status_code == 429
+
+
+def test_the_throttle_forgets_failures_a_minute_old():
+    now = [1000.0]
+    throttle = LoginThrottle(3, now=lambda: now[0])
+    for _ in range(3):
+        throttle.failed("madams", "10.0.0.1")
+    with pytest.raises(Throttled) as refused:
+        throttle.check("madams", "10.0.0.2")
+    assert refused.value.wait == 60
+    now[0] += 59.5
+    with pytest.raises(Throttled) as refused:
+        throttle.check("madams", "10.0.0.2")
+    assert (refused.value.wait, str(refused.value)) == (1, "Request was throttled. Expected available in 1 second.")
+    now[0] += 0.5
+    throttle.check("madams", "10.0.0.2")
+
+
+def test_a_wrong_password_costs_the_same_time_whether_or_not_the_user_exists(tmp_path, data_dir):
+    users = tmp_path / "slow-users.json"
+    slow = generate_password_hash("right", method="pbkdf2:sha256:200000")
+    users.write_text(json.dumps({"users": {"carol": {"password_hash": slow}}}))
+    hub = hubserver.create_app({"DATA_DIR": str(data_dir), "USERS": str(users), "LOGIN_RATE": 1000}).test_client()
+
+    def seconds(username):
+        timings = []
+        for _ in range(5):
+            started = time.perf_counter()
+            assert (
+                hub.post("/v1/generate-api-token/", json={"username": username, "password": "wrong"}).status_code == 400
+            )
+            timings.append(time.perf_counter() - started)
+        return statistics.median(timings)
+
+    existing, missing = seconds("carol"), seconds("nobody")
+    assert 0.5 < missing / existing < 2, (existing, missing)
+
+
+# The controls, with accounts on
+
+
+def test_only_an_admin_may_use_the_controls_with_a_token_or_basic_credentials(hub):
+    assert hub.get("/_hub/health", headers={"Authorization": "Token " + token(hub, "root")}).status_code == 200
+    root = {"Authorization": "Basic " + base64.b64encode(b"root:rootpass").decode()}
+    assert hub.get("/_hub/requests", headers=root).status_code == 200
+    assert_error(hub.get("/_hub/state"), 401, NOT_AUTHENTICATED)
+    assert_error(hub.post("/_hub/reset", headers=headers_of(hub, "owner")), 403, FORBIDDEN)
+    assert_error(
+        hub.get("/_hub/health", headers={"Authorization": "Basic " + base64.b64encode(b"root:no").decode()}),
+        401,
+        {"detail": "Invalid username/password."},
+    )
+    assert hub.get("/v1/repositories/madams/priv", headers=headers_of(hub, "owner")).status_code == 200  # untouched
+
+
+def test_the_journal_never_holds_a_password_or_a_token(hub):
+    root = {"Authorization": "Token " + token(hub, "root")}
+    hub.post("/v1/generate-api-token/", json={"username": "madams", "password": "secret"})
+    hub.post("/v1/generate-api-token/", data={"username": "bob", "password": "bobpass"})
+    hub.post("/v2/token", data={"grant_type": "refresh_token", "refresh_token": "a-refresh-secret"})
+    hub.get("/v2/token?scope=repository:madams/pub:pull&refresh_token=query-secret&password=query-password")
+    entries = hub.get("/_hub/requests", headers=root).get_json()["requests"]
+    bodies = [entry["body"] for entry in entries if entry["body"]]
+    assert {"username": "madams", "password": "***"} in bodies
+    assert {"username": "bob", "password": "***"} in bodies
+    assert {"grant_type": "refresh_token", "refresh_token": "***"} in bodies
+    query = [entry["query"] for entry in entries if entry["path"] == "/v2/token" and entry["query"]][0]
+    assert "query-secret" not in query and "query-password" not in query and "scope=repository" in query
+    journal = hub.application.extensions[ADMIN_KEY].journal
+    held = repr(list(journal._entries))  # what it keeps in memory, not only what it shows
+    for secret in ("secret", "bobpass", "rootpass", "a-refresh-secret", "query-secret", "query-password"):
+        assert secret not in held, secret
+
+
+def test_pages_and_the_openapi_document_name_no_private_repository(hub):
+    for path in ["/", "/ui/madams", "/openapi.json"]:
+        for headers in ({"Accept": "text/html"}, {}):
+            body = hub.get(path, headers=headers).get_data(as_text=True)
+            assert "priv" not in body.replace("private", ""), (path, headers)
+    hidden = hub.get("/ui/madams/priv", headers={"Accept": "text/html"})
+    missing = hub.get("/ui/madams/nothing", headers={"Accept": "text/html"})
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.get_data(as_text=True).replace("priv", "nothing") == missing.get_data(as_text=True)

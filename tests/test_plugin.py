@@ -234,3 +234,36 @@ def test_the_plugin_can_be_turned_off_by_its_name(pytester):
     result = pytester.runpytest_subprocess("-p", "no:pytest_hubserver")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*fixture 'hub' not found*"])
+
+
+USERS = {"users": {"alice": {"password": "alice-pw"}, "root": {"password": "root-pw", "admin": True}}}
+
+
+def test_hub_server_with_users_uses_the_controls_as_their_admin():
+    with HubServer(users=USERS) as hub:
+        hub.reset()
+        assert hub.health() == {"status": "ok"}
+        assert hub.request("GET", "/_hub/state")[0] == 401  # anyone else is asked who they are
+        assert hub.request("POST", "/v1/repositories/alice/", {"repo_name": "repo"})[0] == 401
+        assert hub.state() == {"format": 1, "namespaces": []}
+
+
+def test_hub_server_with_users_and_no_admin_says_what_it_needs():
+    with pytest.raises(HubError, match="the controls need an admin"):
+        HubServer(users={"users": {"alice": {"password": "alice-pw"}}})
+    given = HubServer(users={"users": {"alice": {"password": "a"}}}, admin=("alice", "a"))
+    assert given.users == {"users": {"alice": {"password": "a"}}}
+
+
+def test_the_hub_fixture_with_a_users_file(pytester, tmp_path):
+    users = tmp_path / "users.json"
+    users.write_text(json.dumps(USERS))
+    pytester.makepyfile(
+        test_users="""
+def test_accounts_are_on(hub):
+    assert hub.request("GET", "/v2/")[0] == 401
+    assert [(entry["path"], entry["status"]) for entry in hub.requests()] == [("/v2/", 401)]
+"""
+    )
+    result = pytester.runpytest_subprocess("--hub-users", str(users))
+    result.assert_outcomes(passed=1)

@@ -4,6 +4,7 @@ Each test pushes with the client, then looks through both protocols: the
 registry's and the hub API's.
 """
 
+import base64
 import json
 import shutil
 import subprocess
@@ -92,3 +93,80 @@ def test_oras_pushes_and_pulls_an_artifact(tmp_path, hub, monkeypatch):
     paths = client.pull(target="%s/madams/notes:v1" % host, outdir=str(out))
     assert [Path(path).read_text() for path in paths] == ["an artifact pushed with oras"]
     assert send(url, "GET", "/v1/repositories/madams/notes").json()["upload"] == 1
+
+
+# With accounts on: the token flow, as real clients walk it
+
+USERS = {
+    "users": {
+        "alice": {"password": "alice-pw"},
+        "bob": {"password": "bob-pw"},
+        "root": {"password": "root-pw", "admin": True},
+    }
+}
+
+
+def skopeo_refused(*arguments):
+    result = subprocess.run(["skopeo", "--insecure-policy", *arguments], capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0, result.stdout
+    return result.stderr
+
+
+@pytest.fixture
+def guarded(tmp_path):
+    users = tmp_path / "users.json"
+    users.write_text(json.dumps(USERS))
+    with running_server(tmp_path / "data", "--users", str(users)) as (process, url):
+        yield url, url.split("//")[1]
+
+
+def private_repository(url, namespace, name, password):
+    token = send(url, "POST", "/v1/generate-api-token/", {"username": namespace, "password": password}).json()
+    made = send(
+        url,
+        "POST",
+        "/v1/repositories/%s/" % namespace,
+        {"repo_name": name, "is_public": False},
+        {"Authorization": "Token " + token["token"]},
+    )
+    assert made.status == 201
+
+
+def test_skopeo_pushes_and_pulls_a_private_image_with_credentials_through_the_token_flow(tmp_path, guarded):
+    url, host = guarded
+    private_repository(url, "alice", "secret", "alice-pw")
+    layout = Layout(tmp_path / "image")
+    pushed = layout.tag(layout.image("alice's private bytes"), "v1")
+    image = "docker://%s/alice/secret:v1" % host
+    skopeo("copy", "--dest-tls-verify=false", "--dest-creds", "alice:alice-pw", "oci:%s:v1" % layout.folder, image)
+    inspected = json.loads(skopeo("inspect", "--tls-verify=false", "--creds", "alice:alice-pw", image))
+    assert inspected["Digest"] == pushed["digest"]
+    skopeo("copy", "--src-tls-verify=false", "--src-creds", "alice:alice-pw", image, "oci:%s:v1" % (tmp_path / "out"))
+    assert json.loads((tmp_path / "out" / "index.json").read_text())["manifests"][0]["digest"] == pushed["digest"]
+
+    assert "unauthorized" in skopeo_refused("inspect", "--tls-verify=false", image)
+    assert "manifest unknown" in skopeo_refused("inspect", "--tls-verify=false", "--creds", "bob:bob-pw", image)
+    assert "unauthorized" in skopeo_refused("inspect", "--tls-verify=false", "--creds", "alice:wrong", image)
+
+    admin = {"Authorization": "Basic " + base64.b64encode(b"root:root-pw").decode()}
+    journal = send(url, "GET", "/_hub/requests?path_prefix=/v2/token", headers=admin).json()["requests"]
+    assert journal and all(entry["method"] == "GET" for entry in journal)  # the clients went through the realm
+    assert all("alice-pw" not in json.dumps(entry) for entry in journal)
+
+
+def test_oras_pushes_and_pulls_with_credentials(tmp_path, guarded, monkeypatch):
+    oras_provider = pytest.importorskip("oras.provider")
+    url, host = guarded
+    private_repository(url, "alice", "notes", "alice-pw")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("alice's private notes")
+    client = oras_provider.Registry(hostname=host, insecure=True)
+    client.auth.set_basic_auth("alice", "alice-pw")
+    client.push(target="%s/alice/notes:v1" % host, files=["notes.txt"])
+    paths = client.pull(target="%s/alice/notes:v1" % host, outdir=str(tmp_path / "pulled"))
+    assert [Path(path).read_text() for path in paths] == ["alice's private notes"]
+    stranger = oras_provider.Registry(hostname=host, insecure=True)
+    stranger.auth.set_basic_auth("bob", "bob-pw")
+    with pytest.raises(Exception):  # noqa: B017  (oras raises what its HTTP library raises)
+        stranger.pull(target="%s/alice/notes:v1" % host, outdir=str(tmp_path / "stolen"))
+    assert not (tmp_path / "stolen" / "notes.txt").exists()

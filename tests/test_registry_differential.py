@@ -148,13 +148,22 @@ STEPS = [
     ("GET", "/v2/madams/app/blobs/" + digest_of(LAYER), None, {}),
     ("GET", "/v2/madams/app/blobs/" + digest_of(LAYER), None, {"Range": "bytes=4-8"}),
     ("GET", "/v2/madams/app/blobs/" + digest_of(b"absent"), None, {}),
+    # A blob belongs to the repositories it was uploaded or mounted into, nowhere else.
+    ("GET", "/v2/madams/other/blobs/" + digest_of(LAYER), None, {}),
+    ("HEAD", "/v2/zz/nothing/blobs/" + digest_of(LAYER), None, {}),
+    ("GET", "/v2/zz/nothing/blobs/" + digest_of(LAYER), None, {}),
+    ("POST", "/v2/madams/third/blobs/uploads/?mount=%s&from=zz/nothing" % digest_of(LAYER), None, {}),
     ("POST", "/v2/madams/other/blobs/uploads/?mount=%s&from=madams/app" % digest_of(LAYER), None, {}),
+    ("GET", "/v2/madams/other/blobs/" + digest_of(LAYER), None, {}),
+    ("PUT", "/v2/madams/third/manifests/v1", manifest(), {"Content-Type": OCI_MANIFEST}),
     ("PUT", "/v2/madams/app/manifests/v1", manifest(digest_of(b"absent")), {"Content-Type": OCI_MANIFEST}),
     ("PUT", "/v2/madams/app/manifests/v1", manifest(), {"Content-Type": OCI_MANIFEST}),
     ("PUT", "/v2/madams/app/manifests/v2", manifest(), {"Content-Type": OCI_MANIFEST}),
     ("GET", "/v2/madams/app/manifests/v1", None, {"Accept": OCI_MANIFEST}),
     ("HEAD", "/v2/madams/app/manifests/" + digest_of(manifest()), None, {"Accept": OCI_MANIFEST}),
     ("GET", "/v2/madams/app/manifests/nope", None, {"Accept": OCI_MANIFEST}),
+    ("GET", "/v2/zz/nothing/manifests/v1", None, {"Accept": OCI_MANIFEST}),
+    ("GET", "/v2/madams/other/manifests/" + digest_of(manifest()), None, {"Accept": OCI_MANIFEST}),
     ("GET", "/v2/madams/app/tags/list", None, {}),
     # Not compared: tags/list?n=&last= (this version of the reference ignores n
     # there; the spec defines it, and test_registry_http checks it).

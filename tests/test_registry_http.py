@@ -285,9 +285,11 @@ def test_deleting_a_manifest_by_digest_takes_its_tags(client):
     assert errors_of(client.delete("/v2/madams/app/manifests/" + digest_of(manifest))) == ["MANIFEST_UNKNOWN"]
 
 
-def test_gc_removes_only_unreferenced_blobs(data_dir, client):
+def test_gc_removes_only_blobs_no_repository_holds(data_dir, client):
     put_manifest(client, "madams/app", "v1", image_manifest(client, "madams/app"))
     orphan = push_blob(client, "madams/app", b"nobody needs me")
+    kept = push_blob(client, "madams/app", b"not named by a manifest, but uploaded here")
+    assert client.delete("/v2/madams/app/blobs/" + orphan).status_code == 202  # the repository lets go of it
     result = subprocess.run(
         [sys.executable, str(PROJECT / "hubserver.py"), "gc", "--data-dir", str(data_dir)],
         capture_output=True,
@@ -296,7 +298,8 @@ def test_gc_removes_only_unreferenced_blobs(data_dir, client):
     )
     assert result.returncode == 0
     assert result.stdout.strip() == "removed 1 unreferenced blob(s), 15 bytes"
-    assert client.head("/v2/madams/app/blobs/" + orphan).status_code == 404
+    assert not (data_dir / "_blobs" / "sha256" / orphan[7:9] / orphan[7:]).exists()
+    assert client.head("/v2/madams/app/blobs/" + kept).status_code == 200
     assert client.get("/v2/madams/app/manifests/v1").status_code == 200
 
 
@@ -323,7 +326,7 @@ def basic(user, password):
 def test_with_accounts_the_base_asks_for_credentials(guarded):
     response = guarded.get("/v2/")
     assert (response.status_code, errors_of(response)) == (401, ["UNAUTHORIZED"])
-    assert response.headers["WWW-Authenticate"] == 'Basic realm="hubserver"'
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="http://localhost/v2/token",service="hubserver"'
     assert guarded.get("/v2/", headers=basic("madams", "secret")).status_code == 200
     assert errors_of(guarded.get("/v2/", headers=basic("madams", "wrong"))) == ["UNAUTHORIZED"]
 

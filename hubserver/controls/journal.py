@@ -1,12 +1,14 @@
 """The request journal: the last requests that reached hubserver, for tests to inspect.
 
-Recording happens on every request, so it only keeps what it is given; a body
-is parsed, and passwords masked, when the journal is read.
+Recording happens on every request, so it keeps what it is given and parses a
+body when the journal is read; but a body or a query that may hold a secret (a
+password or a token) is masked as it is recorded, so the journal never holds one.
 """
 
 import json
 import threading
 from collections import deque
+from urllib.parse import parse_qsl, urlencode
 
 from werkzeug.wrappers import Request
 
@@ -14,15 +16,28 @@ from hubserver.v1.bodies import FORM_TYPES, JSON_TYPE
 
 BODY_LIMIT = 64 * 1024
 MASK = "***"
+SECRET_KEYS = frozenset(["password", "token", "access_token", "refresh_token"])
+SECRET_MARKS = (b"password", b"token")  # what every secret key's name holds
 
 
 def masked(value):
-    """Return ``value`` with the value of every ``password`` key replaced by ``***``."""
+    """Return ``value`` with the value of every secret key (a password, a token) replaced by ``***``."""
     if isinstance(value, dict):
-        return {key: MASK if key == "password" else masked(item) for key, item in value.items()}
+        return {key: MASK if key in SECRET_KEYS else masked(item) for key, item in value.items()}
     if isinstance(value, list):
         return [masked(item) for item in value]
     return value
+
+
+def may_hold_secret(data):
+    """Tell whether raw bytes may hold a secret key, cheaply: most requests do not."""
+    return any(mark in data for mark in SECRET_MARKS)
+
+
+def masked_query(query):
+    """Return a query string with the value of every secret parameter replaced by ``***``."""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return urlencode([(key, MASK if key in SECRET_KEYS else value) for key, value in pairs])
 
 
 def parsed_body(data, content_type):
@@ -53,6 +68,11 @@ class Journal:
 
         ``body`` is the raw body (bytes of at most BODY_LIMIT) or None.
         """
+        if body is not None and may_hold_secret(body):
+            parsed = parsed_body(body, content_type)  # masked now, kept as JSON
+            body, content_type = (None, "") if parsed is None else (json.dumps(parsed).encode(), JSON_TYPE)
+        if may_hold_secret(query.encode("latin-1", "replace")):
+            query = masked_query(query)
         entry = [time, method, path, query, None, namespace, body, content_type]
         with self._lock:
             self._entries.append(entry)

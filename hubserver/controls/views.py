@@ -1,7 +1,8 @@
 """The test-double controls under ``/_hub/``: health, reset, state, clock, journal, faults.
 
 Admin paths are never journaled and never faulted. The journal and the fault
-rules act on every other request, before it reaches storage.
+rules act on every other request, before it reaches storage. With accounts on,
+only users marked ``admin`` may use the controls (Token or Basic credentials).
 """
 
 import socket
@@ -143,6 +144,13 @@ def _drop_connection():
 
 
 # The controls
+
+
+@blueprint.before_request
+def require_admin():
+    """Let only an admin through, with accounts on: anonymous callers get 401, other users 403."""
+    accounts = web.accounts()
+    accounts.check_admin(accounts.authenticate(request.headers.get("Authorization"), request.remote_addr, basic=True))
 
 
 @web.route(blueprint, "/health", ["GET"])

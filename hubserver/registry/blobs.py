@@ -3,9 +3,10 @@
 A blob lives at ``<data-dir>/_blobs/sha256/<2 hex>/<64 hex>``, named by the
 sha256 of its bytes. It is hashed while it streams in, checked against the
 digest the client names, then renamed into place: a blob file is whole or
-absent. An unfinished upload lives at ``<data-dir>/_uploads/<uuid>`` and is
-removed a day after it was last written to (checked whenever an upload starts). Nothing here holds a blob in
-memory: bytes move in chunks of CHUNK.
+absent. An unfinished upload lives at ``<data-dir>/_uploads/<uuid>``, with
+who opened it, for which repository, in ``<uuid>.owner``; it is removed a day
+after it was last written to (checked whenever an upload starts). Nothing here
+holds a blob in memory: bytes move in chunks of CHUNK.
 """
 
 import hashlib
@@ -20,6 +21,7 @@ from hubserver.storage.files import fsync_folder
 
 CHUNK = 1024 * 1024
 UPLOAD_LIFETIME = 24 * 3600
+OWNER_SUFFIX = ".owner"
 
 
 class BlobError(Exception):
@@ -108,14 +110,26 @@ class BlobStore:
         except ValueError:
             raise UploadUnknown(upload) from None
 
-    def start(self):
-        """Open an upload session; return its id."""
+    def start(self, owner=None):
+        """Open an upload session for ``owner`` (text naming who opened it, for what); return its id."""
         self.expire_uploads()
         upload = str(uuid.uuid4())
         os.makedirs(self.uploads, exist_ok=True)  # made on first use: a hub-API user never sees it
-        with open(self._upload_path(upload), "xb"):
+        path = self._upload_path(upload)
+        if owner is not None:  # first, so that a session never exists without its owner
+            with open(path + OWNER_SUFFIX, "x", encoding="utf-8") as stream:
+                stream.write(owner)
+        with open(path, "xb"):
             pass
         return upload
+
+    def owner(self, upload):
+        """Return the owner an upload was opened for, or None (no such upload, or none given)."""
+        try:
+            with open(self._upload_path(upload) + OWNER_SUFFIX, encoding="utf-8") as stream:
+                return stream.read()
+        except (FileNotFoundError, UploadUnknown):
+            return None
 
     def upload_size(self, upload):
         """Return how many bytes an upload holds; UploadUnknown if there is no such upload."""
@@ -183,8 +197,11 @@ class BlobStore:
         """Drop an upload session; tell whether there was one."""
         with self._lock:
             self._hashes.pop(upload, None)
+        path = self._upload_path(upload)
+        with suppress(FileNotFoundError):
+            os.unlink(path + OWNER_SUFFIX)
         try:
-            os.unlink(self._upload_path(upload))
+            os.unlink(path)
         except FileNotFoundError:
             return False
         return True
@@ -197,8 +214,16 @@ class BlobStore:
             return removed
         for name in os.listdir(self.uploads):
             path = os.path.join(self.uploads, name)
+            if name.endswith(OWNER_SUFFIX):  # goes with its upload; alone, once it is as old
+                upload_gone = not os.path.exists(path[: -len(OWNER_SUFFIX)])
+                with suppress(FileNotFoundError):
+                    if upload_gone and os.stat(path).st_mtime < deadline:
+                        os.unlink(path)
+                continue
             with suppress(FileNotFoundError):
                 if os.stat(path).st_mtime < deadline:
                     os.unlink(path)
                     removed += 1
+                    with suppress(FileNotFoundError):
+                        os.unlink(path + OWNER_SUFFIX)
         return removed

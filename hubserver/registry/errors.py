@@ -20,6 +20,7 @@ CODES = {
     "DENIED": (403, "requested access to the resource is denied"),
     "UNSUPPORTED": (405, "The operation is unsupported."),
     "PAGINATION_NUMBER_INVALID": (400, "invalid number of results requested"),
+    "TOOMANYREQUESTS": (429, "too many requests"),
     "UNKNOWN": (500, "unknown error"),
 }
 
@@ -28,16 +29,17 @@ class RegistryError(Exception):
     """An answer in the registry protocol's error shape.
 
     ``detail`` is the error's detail; a list of details gives one error of the
-    same code for each.
+    same code for each. ``headers`` go with the answer (a challenge, a wait).
     """
 
-    def __init__(self, code, detail=None, status=None):
+    def __init__(self, code, detail=None, status=None, headers=None):
         default_status, message = CODES[code]
         super().__init__(message)
         self.code = code
         self.message = message
         self.details = detail if isinstance(detail, list) else [detail]
         self.status = status or default_status
+        self.headers = headers or {}
 
     def body(self):
         """Return the error body."""

@@ -1,29 +1,25 @@
-"""Garbage collection: remove the blobs that no manifest references.
+"""Garbage collection: remove the blobs that belong to no repository.
 
-Run it while nothing is being pushed: a blob uploaded for a manifest not yet
-pushed is unreferenced until the manifest arrives.
+A blob is kept while a repository holds it: uploaded or mounted into it, or
+named by one of its manifests (or a manifest itself). Run it while nothing is
+being pushed: an upload not yet finished is no blob yet.
 """
 
-from hubserver.registry import manifests
+from hubserver.registry.links import Links
 
 
 def referenced(store, blobs):
-    """Return every digest a repository's manifests need: the manifests and what they name."""
+    """Return every digest that some repository keeps alive."""
+    links = Links(blobs)
     needed = set()
     for namespace in store.namespace_names():
         for repository in store.list_repositories(namespace):
-            for manifest in repository["manifests"]:
-                needed.add(manifest["digest"])
-                if blobs.size(manifest["digest"]) is None:
-                    continue
-                _, document = manifests.parse(blobs.read(manifest["digest"]), manifest["media_type"])
-                blob_digests, manifest_digests = manifests.references(manifest["media_type"], document)
-                needed.update(blob_digests, manifest_digests)
+            needed |= links.needed(repository)
     return needed
 
 
 def collect(store, blobs):
-    """Remove unreferenced blobs; return (how many, how many bytes)."""
+    """Remove the blobs no repository keeps; return (how many, how many bytes)."""
     needed = referenced(store, blobs)
     count = freed = 0
     for digest in list(blobs.digests()):

@@ -7,16 +7,15 @@ manifest GET is a pull. Answers follow the CNCF distribution registry where
 the spec lets a registry choose.
 """
 
-import base64
-import binascii
 import hashlib
 import re
 
 from flask import Blueprint, Response, current_app, request, send_file
 
 from hubserver import web
-from hubserver.names import is_digest, is_repo_path
-from hubserver.registry import manifests
+from hubserver.accounts import DELETE, PULL, PUSH
+from hubserver.names import is_digest
+from hubserver.registry import auth, manifests
 from hubserver.registry.blobs import (
     DigestMismatch,
     RangeMismatch,
@@ -28,14 +27,19 @@ from hubserver.storage import ManifestNotFound, RepositoryNotFound
 
 blueprint = Blueprint("registry", __name__, url_prefix="/v2")
 BLOBS_KEY = "hubserver.blobs"
+LINKS_KEY = "hubserver.links"
 API_VERSION = {"Docker-Distribution-API-Version": "registry/2.0"}
-CHALLENGE = 'Basic realm="hubserver"'
 CONTENT_RANGE = re.compile(r"(?:bytes[ =])?(\d+)-(\d+)(?:/\d+|/\*)?")
 
 
-def hub():
-    """Return (store, blobs, accounts) of the application."""
-    return web.store(), current_app.extensions[BLOBS_KEY], web.accounts()
+def blob_store():
+    """Return the application's blob store."""
+    return current_app.extensions[BLOBS_KEY]
+
+
+def links():
+    """Return the application's Links: which blobs belong to which repository."""
+    return current_app.extensions[LINKS_KEY]
 
 
 def name_route(rule, methods):
@@ -58,59 +62,10 @@ def announce_version(response):
     return response
 
 
-# Who may do what
-
-
-def registry_caller():
-    """Return the User that Basic or Token credentials name, or None; 401 for bad credentials."""
-    _, _, accounts = hub()
-    header = request.headers.get("Authorization", "")
-    scheme, _, credentials = header.partition(" ")
-    try:
-        if scheme.lower() == "basic":
-            username, _, password = base64.b64decode(credentials.strip(), validate=True).decode("utf-8").partition(":")
-            return accounts.authenticate_password(username, password)
-        return accounts.authenticate(header)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise RegistryError("UNAUTHORIZED") from None
-
-
-def checked_name(namespace, repo_name):
-    if not is_repo_path(namespace, repo_name):
-        raise RegistryError("NAME_UNKNOWN", {"name": "%s/%s" % (namespace, repo_name)})
-
-
-def may_read(namespace, repo_name):
-    """Check the caller may read the repository (if it exists); return the caller."""
-    checked_name(namespace, repo_name)
-    store, _, accounts = hub()
-    user = registry_caller()
-    try:
-        repository = store.get_repository(namespace, repo_name)
-    except RepositoryNotFound:
-        return user
-    if not accounts.can_read(user, namespace, repository):
-        accounts.check_signed_in(user)  # anonymous: 401, so the client offers credentials
-        raise RegistryError("NAME_UNKNOWN", {"name": "%s/%s" % (namespace, repo_name)})
-    return user
-
-
-def may_write(namespace, repo_name):
-    """Check the caller may push to the repository (401, then 403, from the policy); return the caller."""
-    checked_name(namespace, repo_name)
-    _, _, accounts = hub()
-    user = registry_caller()
-    accounts.check_signed_in(user)
-    accounts.check_write(user, namespace)
-    return user
-
-
-def repository_or_unknown(namespace, repo_name):
-    store, _, _ = hub()
-    try:
-        return store.get_repository(namespace, repo_name)
-    except RepositoryNotFound:
-        raise RegistryError("NAME_UNKNOWN", {"name": "%s/%s" % (namespace, repo_name)}) from None
+def checked_digest(digest):
+    if not is_digest(digest):
+        raise RegistryError("DIGEST_INVALID", {"digest": digest})
+    return digest
 
 
 # The base, the catalog
@@ -119,19 +74,17 @@ def repository_or_unknown(namespace, repo_name):
 @web.route(blueprint, "/", methods=["GET"])
 def base():
     """Tell a client this is a registry (401 with a challenge when accounts want credentials)."""
-    _, _, accounts = hub()
-    accounts.check_signed_in(registry_caller())
+    auth.authorize_base()
     return {}
 
 
 @web.route(blueprint, "/_catalog", methods=["GET"])
 def catalog():
     """List the repositories the caller may see, ``namespace/repo_name``, in lexical order."""
-    store, _, _ = hub()
-    user = registry_caller()
+    user = auth.authorize_catalog()
     names = sorted(
         "%s/%s" % (namespace, repository["repo_name"])
-        for namespace in store.namespace_names()
+        for namespace in web.store().namespace_names()
         for repository in web.visible_repositories(namespace, user)
     )
     page, link = paged(names)
@@ -165,8 +118,9 @@ def web_answer(body, link=None):
 @name_route("/tags/list", ["GET"])
 def tags_list(namespace, repo_name):
     """List the repository's tags that name a manifest, in lexical order."""
-    may_read(namespace, repo_name)
-    repository = repository_or_unknown(namespace, repo_name)
+    _, repository = auth.authorize(namespace, repo_name, PULL)
+    if repository is None:
+        raise RegistryError("NAME_UNKNOWN", {"name": "%s/%s" % (namespace, repo_name)})
     known = {entry["digest"] for entry in repository["manifests"]}
     tags = sorted(entry["tag"] for entry in repository["tags"] if "sha256:" + entry["image_id"] in known)
     page, link = paged(tags)
@@ -178,13 +132,12 @@ def tags_list(namespace, repo_name):
 
 @name_route("/blobs/<digest>", ["GET", "HEAD"])
 def get_blob(namespace, repo_name, digest):
-    """Send a blob (with Range), or its headers for HEAD."""
-    may_read(namespace, repo_name)
-    _, blobs, _ = hub()
-    if not is_digest(digest):
-        raise RegistryError("DIGEST_INVALID", {"digest": digest})
-    size = blobs.size(digest)
-    if size is None:
+    """Send a blob of this repository (with Range), or its headers for HEAD."""
+    _, repository = auth.authorize(namespace, repo_name, PULL)
+    blobs = blob_store()
+    checked_digest(digest)
+    size = blobs.size(digest) if links().holds(repository, digest) else None
+    if size is None:  # the same answer whether or not another repository holds it
         raise RegistryError("BLOB_UNKNOWN", {"digest": digest})
     if request.method == "HEAD":  # the headers alone: no file to open
         headers = {"Content-Length": str(size), "Accept-Ranges": "bytes", "ETag": '"%s"' % digest}
@@ -198,13 +151,19 @@ def get_blob(namespace, repo_name, digest):
 
 @name_route("/blobs/<digest>", ["DELETE"])
 def delete_blob(namespace, repo_name, digest):
-    """Delete a blob."""
-    may_write(namespace, repo_name)
-    _, blobs, _ = hub()
-    if not is_digest(digest):
-        raise RegistryError("DIGEST_INVALID", {"digest": digest})
-    if not blobs.delete(digest):
+    """Take a blob out of this repository; refused while one of its manifests names it.
+
+    The bytes stay while another repository holds them; ``gc`` removes bytes
+    that no repository holds.
+    """
+    _, repository = auth.authorize(namespace, repo_name, DELETE)
+    checked_digest(digest)
+    if not links().holds(repository, digest):
         raise RegistryError("BLOB_UNKNOWN", {"digest": digest})
+    naming = links().manifest_naming(repository, digest)
+    if naming is not None:
+        raise RegistryError("UNSUPPORTED", {"digest": digest, "named_by": naming})
+    web.store().unlink_blob(namespace, repo_name, digest)
     return accepted({"Docker-Content-Digest": digest})
 
 
@@ -222,8 +181,7 @@ def upload_headers(namespace, repo_name, upload, size):
 
 def body_chunks():
     """Yield the request body in chunks, whatever its size (the blob limit, not the body limit)."""
-    _, blobs, _ = hub()
-    request.max_content_length = blobs.max_size
+    request.max_content_length = blob_store().max_size
     stream = request.stream
     yield from iter(lambda: stream.read(1024 * 1024), b"")
 
@@ -248,28 +206,40 @@ def start_upload(namespace, repo_name):
     and the CNCF registry does not take one: like it, this opens a session and
     the client sends the blob to its Location.
     """
-    may_write(namespace, repo_name)
-    _, blobs, _ = hub()
+    user, _ = auth.authorize(namespace, repo_name, PUSH)
     mount = request.args.get("mount")
-    if mount and is_digest(mount) and blobs.size(mount) is not None:
+    if mount and is_digest(mount) and mountable(mount, request.args.get("from", "")):
+        web.store().link_blob(namespace, repo_name, mount)
         return finished(namespace, repo_name, mount)
-    upload = blobs.start()
+    upload = blob_store().start(owner(namespace, repo_name, user))
     return accepted(upload_headers(namespace, repo_name, upload, 0))
 
 
+def mountable(digest, source):
+    """Tell whether the caller may mount ``digest`` from the repository named ``source``: it may read it there."""
+    name = auth.normalized(source)
+    repository = None if name is None else auth.readable(*name)
+    return links().holds(repository, digest) and blob_store().size(digest) is not None
+
+
+def owner(namespace, repo_name, user):
+    """Return who an upload session belongs to: the repository, and the caller that opened it."""
+    return "%s/%s\n%s" % (namespace, repo_name, "" if user is None else user.name)
+
+
 def finish_with(namespace, repo_name, upload, digest, start=None):
-    """Add the request body to an upload and make it the blob ``digest``."""
-    _, blobs, _ = hub()
+    """Add the request body to an upload, make it the blob ``digest``, and link it to the repository."""
     append(upload, start)
     try:
-        blobs.finish(upload, digest)
+        blob_store().finish(upload, digest)
     except DigestMismatch:
         raise RegistryError("DIGEST_INVALID", {"digest": digest}) from None
+    web.store().link_blob(namespace, repo_name, digest)
     return finished(namespace, repo_name, digest)
 
 
 def append(upload, start):
-    _, blobs, _ = hub()
+    blobs = blob_store()
     try:
         return blobs.append(upload, body_chunks(), start)
     except UploadUnknown:
@@ -292,9 +262,16 @@ def chunk_start():
     return int(match.group(1))
 
 
-def known_upload(upload):
-    _, blobs, _ = hub()
+def own_upload(namespace, repo_name, upload):
+    """Check the caller may push here and opened this upload for this repository; return its size.
+
+    Anyone else's, or another repository's, is an unknown upload.
+    """
+    user, _ = auth.authorize(namespace, repo_name, PUSH)
+    blobs = blob_store()
     try:
+        if blobs.owner(upload) != owner(namespace, repo_name, user):
+            raise UploadUnknown(upload)
         return blobs.upload_size(upload)
     except UploadUnknown:
         raise RegistryError("BLOB_UPLOAD_UNKNOWN", {"uuid": upload}) from None
@@ -303,8 +280,7 @@ def known_upload(upload):
 @name_route("/blobs/uploads/<upload>", ["PATCH"])
 def upload_chunk(namespace, repo_name, upload):
     """Add a chunk to an upload; 416 for one out of order."""
-    may_write(namespace, repo_name)
-    known_upload(upload)
+    own_upload(namespace, repo_name, upload)
     size = append(upload, chunk_start())
     return accepted(upload_headers(namespace, repo_name, upload, size))
 
@@ -312,8 +288,7 @@ def upload_chunk(namespace, repo_name, upload):
 @name_route("/blobs/uploads/<upload>", ["PUT"])
 def finish_upload(namespace, repo_name, upload):
     """Finish an upload (?digest=), with or without a last chunk."""
-    may_write(namespace, repo_name)
-    known_upload(upload)
+    own_upload(namespace, repo_name, upload)
     digest = request.args.get("digest")
     if not digest:
         raise RegistryError("DIGEST_INVALID", {"digest": None})
@@ -323,8 +298,7 @@ def finish_upload(namespace, repo_name, upload):
 @name_route("/blobs/uploads/<upload>", ["GET"])
 def upload_status(namespace, repo_name, upload):
     """Tell how much of an upload has arrived."""
-    may_write(namespace, repo_name)
-    size = known_upload(upload)
+    size = own_upload(namespace, repo_name, upload)
     response = web.no_content(204)
     response.headers.update(upload_headers(namespace, repo_name, upload, size))
     return response
@@ -333,10 +307,8 @@ def upload_status(namespace, repo_name, upload):
 @name_route("/blobs/uploads/<upload>", ["DELETE"])
 def cancel_upload(namespace, repo_name, upload):
     """Cancel an upload."""
-    may_write(namespace, repo_name)
-    _, blobs, _ = hub()
-    known_upload(upload)
-    blobs.cancel(upload)
+    own_upload(namespace, repo_name, upload)
+    blob_store().cancel(upload)
     return web.no_content(204)
 
 
@@ -355,12 +327,13 @@ def manifest_headers(digest, media_type, size):
 @name_route("/manifests/<reference>", ["GET", "HEAD"])
 def get_manifest(namespace, repo_name, reference):
     """Send a manifest by tag or digest; a GET counts as a pull."""
-    may_read(namespace, repo_name)
-    store, blobs, _ = hub()
-    repository_or_unknown(namespace, repo_name)
+    _, repository = auth.authorize(namespace, repo_name, PULL)
+    store, blobs = web.store(), blob_store()
     try:
+        if repository is None:
+            raise ManifestNotFound(namespace, repo_name, reference)
         manifest = store.manifest(namespace, repo_name, reference)
-    except ManifestNotFound:
+    except (ManifestNotFound, RepositoryNotFound):
         raise RegistryError("MANIFEST_UNKNOWN", {"reference": reference}) from None
     headers = manifest_headers(manifest["digest"], manifest["media_type"], manifest["size"])
     if request.method == "HEAD":
@@ -373,9 +346,9 @@ def get_manifest(namespace, repo_name, reference):
 
 @name_route("/manifests/<reference>", ["PUT"])
 def put_manifest(namespace, repo_name, reference):
-    """Take a manifest whose every blob and child manifest exists; by tag, it is a push."""
-    may_write(namespace, repo_name)
-    store, blobs, _ = hub()
+    """Take a manifest whose every blob and child manifest is in the repository; by tag, it is a push."""
+    _, repository = auth.authorize(namespace, repo_name, PUSH)
+    store, blobs = web.store(), blob_store()
     request.max_content_length = manifests.MAX_SIZE
     data = request.get_data()
     try:
@@ -388,7 +361,7 @@ def put_manifest(namespace, repo_name, reference):
         raise RegistryError("DIGEST_INVALID", {"digest": reference})
     if tag is not None and not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}", tag):
         raise RegistryError("MANIFEST_INVALID", {"tag": tag})
-    check_references(namespace, repo_name, media_type, document)
+    check_references(repository, media_type, document)
     blobs.put_bytes(data)
     store.record_manifest(namespace, repo_name, {"digest": digest, "media_type": media_type, "size": len(data)}, tag)
     response = web.no_content(201)
@@ -404,30 +377,28 @@ def put_manifest(namespace, repo_name, reference):
     return response
 
 
-def check_references(namespace, repo_name, media_type, document):
-    """Raise MANIFEST_BLOB_UNKNOWN unless every blob and child manifest named exists."""
-    store, blobs, _ = hub()
+def check_references(repository, media_type, document):
+    """Raise MANIFEST_BLOB_UNKNOWN unless every blob and child manifest named is in the repository.
+
+    Only what belongs to the repository counts, as in the CNCF registry: a
+    manifest cannot make another repository's blob its own by naming it.
+    """
+    blobs = blob_store()
     blob_digests, manifest_digests = manifests.references(media_type, document)
-    missing = [digest for digest in blob_digests if blobs.size(digest) is None]
-    missing += [digest for digest in manifest_digests if not has_manifest(store, namespace, repo_name, digest)]
+    held = set() if repository is None else {known["digest"] for known in repository["manifests"]}
+    missing = [digest for digest in blob_digests if not links().holds(repository, digest) or blobs.size(digest) is None]
+    missing += [digest for digest in manifest_digests if digest not in held]
     if missing:  # one error for each, as the CNCF registry reports them
         raise RegistryError("MANIFEST_BLOB_UNKNOWN", [{"digest": digest} for digest in missing])
-
-
-def has_manifest(store, namespace, repo_name, digest):
-    try:
-        store.manifest(namespace, repo_name, digest)
-    except (ManifestNotFound, RepositoryNotFound):
-        return False
-    return True
 
 
 @name_route("/manifests/<reference>", ["DELETE"])
 def delete_manifest(namespace, repo_name, reference):
     """Delete a manifest by digest (and the tags on it), or one tag."""
-    may_write(namespace, repo_name)
-    store, _, _ = hub()
-    repository_or_unknown(namespace, repo_name)
+    _, repository = auth.authorize(namespace, repo_name, DELETE)
+    if repository is None:
+        raise RegistryError("NAME_UNKNOWN", {"name": "%s/%s" % (namespace, repo_name)})
+    store = web.store()
     try:
         if reference.startswith("sha256:"):
             store.delete_manifest(namespace, repo_name, reference)
@@ -442,13 +413,14 @@ def delete_manifest(namespace, repo_name, reference):
 @name_route("/referrers/<digest>", ["GET"])
 def referrers(namespace, repo_name, digest):
     """List the manifests whose subject is ``digest`` (?artifactType= filters)."""
-    may_read(namespace, repo_name)
-    _, blobs, _ = hub()
-    if not is_digest(digest):
-        raise RegistryError("DIGEST_INVALID", {"digest": digest})
+    _, repository = auth.authorize(namespace, repo_name, PULL)
+    blobs = blob_store()
+    checked_digest(digest)
+    if repository is None:
+        raise RegistryError("NAME_UNKNOWN", {"name": "%s/%s" % (namespace, repo_name)})
     wanted = request.args.get("artifactType")
     found = []
-    for manifest in repository_or_unknown(namespace, repo_name)["manifests"]:
+    for manifest in repository["manifests"]:
         _, document = manifests.parse(blobs.read(manifest["digest"]), manifest["media_type"])
         if (document.get("subject") or {}).get("digest") != digest:
             continue

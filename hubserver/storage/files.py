@@ -11,6 +11,7 @@ from contextlib import contextmanager, suppress
 import filelock
 
 FILE_MODE = 0o644
+PRIVATE_MODE = 0o600
 
 
 _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -35,7 +36,7 @@ def fsync_folder(folder):
         os.close(fd)
 
 
-def atomic_write(path, data):
+def atomic_write(path, data, private=False):
     """Replace ``path`` with ``data`` durably; return the new file's stat identity.
 
     The bytes go to ``<path>.tmp`` in the same folder, which is flushed,
@@ -43,11 +44,11 @@ def atomic_write(path, data):
     failure the temporary file is removed and ``path`` is untouched.
     The caller holds the lock of ``path``: the temporary name is fixed, so
     one writer at a time, and a crash leaves at most one stale temporary file,
-    which the next write simply overwrites.
+    which the next write simply overwrites. A ``private`` file is readable by
+    its owner only (0600).
     """
     temporary = path + ".tmp"
-    # Created with 0644 and the umask applied by the system, like any file the user writes.
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _O_CLOEXEC, FILE_MODE)
+    fd = _open_new(temporary, os.O_TRUNC, private)
     try:
         with os.fdopen(fd, "wb") as stream:
             stream.write(data)
@@ -61,6 +62,39 @@ def atomic_write(path, data):
         raise
     fsync_folder(os.path.dirname(path))
     return identity
+
+
+def _open_new(path, flags, private):
+    # A file the user would write: 0644 with the umask applied by the system; a
+    # private one 0600, set again in case a stale file of another mode was there.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | flags | _O_CLOEXEC, PRIVATE_MODE if private else FILE_MODE)
+    if private:
+        os.fchmod(fd, PRIVATE_MODE)
+    return fd
+
+
+def create_once(path, data, private=False):
+    """Make ``path`` hold ``data`` durably unless it exists; return what it holds then.
+
+    Whole or absent, whatever crashes: the bytes are synced under a temporary
+    name, then linked to ``path``, which fails if another writer made it first.
+    """
+    temporary = "%s.%d.tmp" % (path, os.getpid())
+    fd = _open_new(temporary, os.O_TRUNC, private)
+    try:
+        with os.fdopen(fd, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        with suppress(FileNotFoundError):
+            os.unlink(temporary)
+    fsync_folder(os.path.dirname(path))
+    with open(path, "rb") as stream:
+        return stream.read()
 
 
 class ParsedFileCache:

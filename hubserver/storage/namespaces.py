@@ -96,6 +96,10 @@ class NamespaceStore:
         """Return one repository; RepositoryNotFound if there is none."""
         return self._existing(self._repositories(namespace).by_name, namespace, repo_name)
 
+    def find_repository(self, namespace, repo_name):
+        """Return one repository, or None if there is none."""
+        return self._repositories(namespace).by_name.get(repo_name)
+
     def list_tags(self, namespace, repo_name):
         """Return the tags of a repository in the order they were first written."""
         return self.get_repository(namespace, repo_name)["tags"]
@@ -196,6 +200,40 @@ class NamespaceStore:
             repositories[repo_name] = repository
 
         self._change(namespace, record)
+
+    def link_blob(self, namespace, repo_name, digest):
+        """Record that the blob ``digest`` was uploaded or mounted into a repository.
+
+        A repository that does not exist yet is created (public, empty
+        description), as a push creates it: the blobs come before the manifest.
+        """
+        known = self.find_repository(namespace, repo_name)
+        if known is not None and digest in known["blobs"]:
+            return  # linked already: nothing to write
+
+        def link(repositories):
+            if repo_name not in repositories:
+                repositories[repo_name] = document.new_repository(repo_name, self._clock.now())
+            repository = repositories[repo_name]
+            if digest not in repository["blobs"]:
+                repositories[repo_name] = {**repository, "blobs": [*repository["blobs"], digest]}
+
+        self._change(namespace, link)
+
+    def unlink_blob(self, namespace, repo_name, digest):
+        """Forget that a blob was uploaded or mounted into a repository; tell whether it was."""
+
+        def unlink(repositories):
+            repository = self._existing(repositories, namespace, repo_name)
+            if digest not in repository["blobs"]:
+                return False
+            repositories[repo_name] = {
+                **repository,
+                "blobs": [known for known in repository["blobs"] if known != digest],
+            }
+            return True
+
+        return self._change(namespace, unlink, existing=repo_name)
 
     def manifest(self, namespace, repo_name, reference):
         """Return the manifest a tag or a digest names; ManifestNotFound if there is none."""

@@ -25,7 +25,7 @@ REPOSITORY = "/repositories/<namespace>/<repo_name>/"
 
 def identify_caller():
     """Find who the request comes from (a before-request hook, with accounts on)."""
-    g.hub_user = accounts().authenticate(request.headers.get("Authorization"))
+    g.hub_user = accounts().authenticate(request.headers.get("Authorization"), request.remote_addr)
 
 
 def shown(namespace, repository, user):
@@ -68,7 +68,7 @@ def base_url():
 def generate_api_token():
     """Give a user its API token, the same every time."""
     credentials = schemas.load(schemas.TOKEN_REQUEST, parse_body(request))
-    token = accounts().issue_token(credentials["username"], credentials["password"])
+    token = accounts().issue_token(credentials["username"], credentials["password"], request.remote_addr)
     return {"token": token, "username": credentials["username"]}
 
 
