@@ -113,7 +113,9 @@ def create_app(config=None):
     app.json.ensure_ascii = False
     app.json.compact = True
     clock = Clock(app.config["FROZEN_TIME"])
-    store = NamespaceStore(str(app.config["DATA_DIR"]), clock, float(app.config["LOCK_TIMEOUT"]))
+    store = NamespaceStore(
+        str(app.config["DATA_DIR"]), clock, float(app.config["LOCK_TIMEOUT"]), sync=bool(app.config["SYNC"])
+    )
     seed = state.read_seed(app.config["SEED"]) if app.config["SEED"] else {}
     for namespace, repositories in seed.items():  # the seed's namespaces replace theirs; others stay
         store.replace_namespace(namespace, repositories)
@@ -142,6 +144,11 @@ def create_app(config=None):
     app.add_url_rule("/openapi.json", "openapi", openapi.serve)
     app.register_error_handler(Exception, error_response)
     return app
+
+
+def close(app):
+    """Finish ``app``'s work at a clean stop: every log is compacted into its namespace file."""
+    app.extensions[web.STORE_KEY].close()
 
 
 def error_response(error):

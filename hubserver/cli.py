@@ -13,7 +13,7 @@ import tempfile
 
 from hubserver import __version__
 from hubserver.accounts import AccountsFileError
-from hubserver.app import create_app
+from hubserver.app import close, create_app
 from hubserver.clock import Clock
 from hubserver.registry import gc
 from hubserver.registry.blobs import BlobStore
@@ -104,7 +104,8 @@ def build_parser():
         "--ephemeral",
         action="store_true",
         default=env("HUB_EPHEMERAL", "") == "true",
-        help="use a fresh temporary data directory, removed at exit (HUB_EPHEMERAL=true)",
+        help="use a fresh temporary data directory, removed at exit; nothing is synced to disk,"
+        " since the data dies with the server anyway (HUB_EPHEMERAL=true)",
     )
     controls.add_argument(
         "--frozen-time",
@@ -142,14 +143,19 @@ def serve(args, data_dir):
         "MAX_BLOB_SIZE": args.max_blob_size,
         "TOKEN_TTL": args.token_ttl,
         "LOGIN_RATE": args.login_rate,
+        "SYNC": not args.ephemeral,
     }
     try:
-        server = make_server(create_app(config), args.host, args.port, args.threads, args.max_blob_size)
+        app = create_app(config)
+        server = make_server(app, args.host, args.port, args.threads, args.max_blob_size)
     except (OSError, state.InvalidState, StorageError, AccountsFileError) as error:
         print("hubserver: cannot start: %s" % error, file=sys.stderr)
         return 1
     print("hubserver listening on http://%s:%s" % (args.host, server.effective_port), flush=True)
-    run(server)
+    try:
+        run(server)
+    finally:
+        close(app)
     return 0
 
 

@@ -19,6 +19,7 @@ DEFAULTS = {
     "MAX_BLOB_SIZE": 10 * 1024**3,
     "TOKEN_TTL": 300,
     "LOGIN_RATE": 10,
+    "SYNC": True,
 }
 
 

@@ -6,22 +6,25 @@ import time
 import pytest
 
 from hubserver.clock import Clock
-from hubserver.storage import DiskFull, NamespaceStore, RepositoryExists, namespaces
+from hubserver.storage import DiskFull, NamespaceStore, RepositoryExists, files, namespace_files
 from hubserver.storage.commits import GroupCommit, WriterTimeout
+
+WRITES = [(files.AppendFile, "append"), (namespace_files, "atomic_write")]  # a log's records, a namespace file
 
 
 @pytest.fixture
 def slow_writes(monkeypatch):
-    """Make every file write take 50 ms, and count the writes."""
+    """Make every write of a namespace's files take 50 ms, and count the writes."""
     writes = []
-    real = namespaces.atomic_write
+    for owner, name in WRITES:
+        real = getattr(owner, name)
 
-    def slow(path, data):
-        writes.append(path)
-        time.sleep(0.05)
-        return real(path, data)
+        def slow(*arguments, real=real, name=name, **keywords):
+            writes.append(name)
+            time.sleep(0.05)
+            return real(*arguments, **keywords)
 
-    monkeypatch.setattr(namespaces, "atomic_write", slow)
+        monkeypatch.setattr(owner, name, slow)
     return writes
 
 
@@ -67,17 +70,16 @@ def test_a_failing_change_in_a_batch_fails_alone(tmp_path, slow_writes):
 def test_a_failed_write_fails_every_change_of_its_batch_and_stores_nothing(tmp_path, monkeypatch):
     store = NamespaceStore(tmp_path, Clock())
     store.create_repository("madams", "kept")
-    real = namespaces.atomic_write
 
-    def full_disk(path, data):
+    def full_disk(path, *arguments, **keywords):
         time.sleep(0.05)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(namespaces, "atomic_write", full_disk)
-    outcomes = run_threads(lambda index: store.create_repository("madams", "new%d" % index), 4)
+    with monkeypatch.context() as patched:
+        patched.setattr(files.AppendFile, "append", full_disk)
+        outcomes = run_threads(lambda index: store.create_repository("madams", "new%d" % index), 4)
     assert all(isinstance(outcome, DiskFull) for outcome in outcomes)
     assert [repo["repo_name"] for repo in store.list_repositories("madams")] == ["kept"]
-    monkeypatch.setattr(namespaces, "atomic_write", real)
     store.create_repository("madams", "after")
     assert [repo["repo_name"] for repo in NamespaceStore(tmp_path, Clock()).list_repositories("madams")] == [
         "kept",

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from hubserver.storage import files, namespaces
+from hubserver.storage import files
 
 from helpers import assert_error
 
@@ -44,7 +44,8 @@ def test_a_refused_write_is_a_clear_error_and_loses_nothing(
     client, data_dir, make_repository, failing_disk, failure, status, words
 ):
     make_repository(description="before")
-    before = (data_dir / "madams.json").read_bytes()
+    client.put("/v1/repositories/madams/repo/tags/old", json={"image_id": "b" * 64})  # a record in the log
+    before = (data_dir / "madams.json").read_bytes(), (data_dir / "madams.log").read_bytes()
     failing_disk.failure = failure
     for method, path, body in [
         ("post", "/v1/repositories/madams/", {"repo_name": "new"}),
@@ -56,7 +57,7 @@ def test_a_refused_write_is_a_clear_error_and_loses_nothing(
         assert response.status_code == status
         detail = response.get_json()["detail"]
         assert list(response.get_json()) == ["detail"] and "madams" in detail and words.lower() in detail.lower()
-    assert (data_dir / "madams.json").read_bytes() == before
+    assert ((data_dir / "madams.json").read_bytes(), (data_dir / "madams.log").read_bytes()) == before  # nothing torn
     assert not (data_dir / "madams.json.tmp").exists()
     assert client.get("/v1/repositories/madams/repo").get_json()["description"] == "before"
     failing_disk.recover()
@@ -77,10 +78,10 @@ def test_reads_go_on_while_the_disk_refuses_writes(client, make_repository, fail
 def test_another_os_error_is_a_500_not_a_guess(client, make_repository, monkeypatch):
     make_repository()
 
-    def broken(path, data):
+    def broken(path, *arguments, **keywords):
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(namespaces, "atomic_write", broken)
+    monkeypatch.setattr(files.AppendFile, "append", broken)
     assert_error(
         client.post("/v1/repositories/madams/", json={"repo_name": "new"}), 500, {"detail": "A server error occurred."}
     )

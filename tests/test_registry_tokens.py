@@ -9,6 +9,7 @@ import pytest
 
 import hubserver
 from hubserver.controls.views import ADMIN_KEY
+from hubserver.web import STORE_KEY
 
 STAMP = "2015-06-07T10:41:31.882Z"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -335,6 +336,7 @@ def test_uploads_and_mounts_are_recorded_in_the_namespace_file(client, data_dir)
 def test_a_data_directory_of_format_2_keeps_its_blobs_through_its_manifests(client, data_dir):
     manifest = image_manifest(client, "madams/app", {}, "older layer")
     client.put("/v2/madams/app/manifests/v1", data=manifest, content_type=OCI_MANIFEST)
+    client.application.extensions[STORE_KEY].close()  # the log into the namespace file, which is then edited
     path = data_dir / "madams.json"
     document = json.loads(path.read_text())
     for repository in document["repositories"]:

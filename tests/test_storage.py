@@ -165,6 +165,7 @@ FILE_KEYS = [
 def test_the_file_is_format_3_indented_by_two_spaces_in_key_order(store, tmp_path):
     store.create_repository("madams", "repo")
     store.put_tag("madams", "repo", "latest", IMAGE_A)
+    store.compact("madams")
     text = (tmp_path / "madams.json").read_text("utf-8")
     parsed = json.loads(text)
     assert list(parsed) == ["format", "namespace", "repositories"]
@@ -186,9 +187,11 @@ def test_files_are_0644_before_the_umask(store, tmp_path):
     assert (tmp_path / "madams.json").stat().st_mode & 0o777 == 0o644 & ~umask
 
 
-def test_no_temporary_files_are_left_behind(store, tmp_path):
+def test_no_temporary_files_are_left_behind_and_at_rest_only_the_namespace_file(store, tmp_path):
     for index in range(5):
         store.create_repository("madams", "repo%d" % index)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["madams.json", "madams.json.lock", "madams.log"]
+    store.close()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["madams.json", "madams.json.lock"]
 
 
@@ -197,6 +200,7 @@ def test_a_stale_temporary_file_from_a_crash_is_replaced_by_the_next_write(store
     (tmp_path / "madams.json.tmp").write_bytes(b"half a file")
     assert reader.get_repository("madams", "repo")["repo_name"] == "repo"  # never read
     store.create_repository("madams", "next")
+    store.compact("madams")  # the next write of the namespace file
     assert not (tmp_path / "madams.json.tmp").exists()
     assert [repo["repo_name"] for repo in reader.list_repositories("madams")] == ["repo", "next"]
 
@@ -228,6 +232,7 @@ def test_a_hand_written_file_in_any_key_order_is_read_and_rewritten_in_order(sto
     repository = reader.get_repository("madams", "test")
     assert (repository["download"], repository["tags"]) == (103, [{"tag": "latest", "image_id": IMAGE_A}])
     store.update_repository("madams", "test", description="changed")
+    store.compact("madams")
     rewritten = json.loads((tmp_path / "madams.json").read_text())
     assert rewritten["format"] == 3  # a format 1 file is written back as format 3
     assert list(rewritten["repositories"][0]) == list(document.REPOSITORY_KEYS)

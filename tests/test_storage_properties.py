@@ -1,7 +1,9 @@
 """Property tests: random sequences of store operations against a plain in-memory model.
 
-The store and the model must give the same answers, and the file the store
-wrote must be exactly the model encoded.
+The store and the model must give the same answers; so must a second store on
+the same directory that has read along all the time (what another process
+sees, reading only what each log grew by), and a fresh one. Compaction comes
+at random steps, by either store, and writes exactly the model encoded.
 """
 
 import shutil
@@ -28,6 +30,7 @@ class StoreAgainstModel(RuleBasedStateMachine):
         super().__init__()
         self.folder = tempfile.mkdtemp()
         self.store = NamespaceStore(self.folder, Clock(STAMP))
+        self.other = NamespaceStore(self.folder, Clock(STAMP))  # another process, reading along
         self.model = {}  # repo_name -> repository, in creation order
 
     def teardown(self):
@@ -95,11 +98,9 @@ class StoreAgainstModel(RuleBasedStateMachine):
                 "tags": [old for old in self.model[name]["tags"] if old["tag"] != tag],
             }
 
-    @invariant()
-    def same_answers_and_same_file(self):
-        assert list(self.store.list_repositories("madams")) == list(self.model.values())
-        fresh = NamespaceStore(self.folder, Clock(STAMP))  # what another process reads
-        assert list(fresh.list_repositories("madams")) == list(self.model.values())
+    @rule(by_other=st.booleans())
+    def compact(self, by_other):
+        (self.other if by_other else self.store).compact("madams")
         path = self.store.namespace_path("madams")
         try:
             with open(path, "rb") as stream:
@@ -107,7 +108,14 @@ class StoreAgainstModel(RuleBasedStateMachine):
         except FileNotFoundError:
             assert not self.model
             return
-        assert written == document.encode("madams", self.model.values())
+        assert written == document.encode("madams", self.model.values())  # what a fresh write gives
+
+    @invariant()
+    def same_answers_everywhere(self):
+        assert list(self.store.list_repositories("madams")) == list(self.model.values())
+        assert list(self.other.list_repositories("madams")) == list(self.model.values())
+        fresh = NamespaceStore(self.folder, Clock(STAMP))  # a process that starts now
+        assert list(fresh.list_repositories("madams")) == list(self.model.values())
 
 
 StoreAgainstModel.TestCase.settings = settings(max_examples=60, stateful_step_count=25, deadline=None)

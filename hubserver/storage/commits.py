@@ -19,12 +19,13 @@ class WriterTimeout(Exception):
 
 
 class Change:
-    """One queued change: an edit, and once written, its result or its error."""
+    """One queued change: an edit (and a tag the writer may read), and once written, its result or its error."""
 
-    __slots__ = ("edit", "result", "error", "done")
+    __slots__ = ("done", "edit", "error", "result", "tag")
 
-    def __init__(self, edit):
+    def __init__(self, edit, tag=None):
         self.edit = edit
+        self.tag = tag
         self.result = None
         self.error = None
         self.done = threading.Event()
@@ -51,7 +52,7 @@ class GroupCommit:
         self._guard = threading.Lock()
         self._pending = []
 
-    def submit(self, edit, commit, timeout):
+    def submit(self, edit, commit, timeout, tag=None):
         """Queue ``edit``; return its result once ``commit`` has written it.
 
         ``commit(changes)`` applies a batch of Change objects and writes the
@@ -59,7 +60,7 @@ class GroupCommit:
         its own fails with that exception. WriterTimeout if no thread took
         the change within ``timeout`` seconds: then it was never applied.
         """
-        change = Change(edit)
+        change = Change(edit, tag)
         with self._guard:
             self._pending.append(change)
         deadline = time.monotonic() + timeout

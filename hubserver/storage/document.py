@@ -204,6 +204,11 @@ def _check_document(namespace, document):
     return repositories
 
 
+def check_repository(namespace, raw):
+    """Check one repository as the writer writes it (the current format); return its stored form."""
+    return _check_repository(namespace, raw, "the repository", FORMAT)
+
+
 def _check_repository(namespace, raw, where, file_format):
     _require_keys(raw, FORMAT_KEYS[file_format], where)
     for key, check in REPOSITORY_CHECKS.items():

@@ -36,7 +36,7 @@ def fsync_folder(folder):
         os.close(fd)
 
 
-def atomic_write(path, data, private=False):
+def atomic_write(path, data, private=False, sync=True):
     """Replace ``path`` with ``data`` durably; return the new file's stat identity.
 
     The bytes go to ``<path>.tmp`` in the same folder, which is flushed,
@@ -45,7 +45,8 @@ def atomic_write(path, data, private=False):
     The caller holds the lock of ``path``: the temporary name is fixed, so
     one writer at a time, and a crash leaves at most one stale temporary file,
     which the next write simply overwrites. A ``private`` file is readable by
-    its owner only (0600).
+    its owner only (0600). Without ``sync`` nothing is synced: for data that
+    dies with the process anyway.
     """
     temporary = path + ".tmp"
     fd = _open_new(temporary, os.O_TRUNC, private)
@@ -53,15 +54,85 @@ def atomic_write(path, data, private=False):
         with os.fdopen(fd, "wb") as stream:
             stream.write(data)
             stream.flush()
-            _sync_data(stream.fileno())
+            if sync:
+                _sync_data(stream.fileno())
             identity = stat_identity(os.fstat(stream.fileno()))
         os.replace(temporary, path)
     except BaseException:
         with suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
-    fsync_folder(os.path.dirname(path))
+    if sync:
+        fsync_folder(os.path.dirname(path))
     return identity
+
+
+def append(path, data, expected_length, sync=True):
+    """Append ``data`` to ``path`` durably; return the file's (inode, length) after it.
+
+    The file must hold ``expected_length`` bytes: anything past them (a record
+    a crash cut short) is cut away first. The bytes are synced before the
+    return; the folder too when the file was created. If the write fails, the
+    file is cut back to where it was, so no part of ``data`` stays. The caller
+    holds the lock of ``path``.
+    """
+    with AppendFile(path) as log:
+        return log.append(data, expected_length, sync)
+
+
+class AppendFile:
+    """A file held open for appending, so that each append costs a write and a sync, not an open.
+
+    ``inode`` is the inode of the file opened. The caller holds the file's
+    lock, and drops this (``close``) when the file it names may have been
+    replaced or removed: an open descriptor does not follow the name.
+    """
+
+    def __init__(self, path):
+        self.path = path
+        self._created = not os.path.exists(path)
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | _O_CLOEXEC, FILE_MODE)
+        self.inode = os.fstat(self._fd).st_ino
+
+    def append(self, data, expected_length, sync=True):
+        """Write ``data`` at ``expected_length``, cutting away what follows, and sync; as ``append`` does."""
+        if os.fstat(self._fd).st_size != expected_length:
+            os.ftruncate(self._fd, expected_length)
+        try:
+            os.lseek(self._fd, expected_length, os.SEEK_SET)
+            written = 0
+            while written < len(data):
+                written += os.write(self._fd, data[written:])
+            if sync:
+                _sync_data(self._fd)
+        except BaseException:
+            with suppress(OSError):
+                os.ftruncate(self._fd, expected_length)
+            raise
+        if self._created and sync:
+            fsync_folder(os.path.dirname(self.path))
+        self._created = False
+        return self.inode, expected_length + len(data)
+
+    def close(self):
+        os.close(self._fd)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
+def remove(path, sync=True):
+    """Remove ``path`` if it exists, durably; tell whether it existed."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    if sync:
+        fsync_folder(os.path.dirname(path))
+    return True
 
 
 def _open_new(path, flags, private):

@@ -1,20 +1,23 @@
-"""The store: repositories and their tags, one JSON file a namespace.
+"""The store: repositories and their tags, one JSON file a namespace, with a change log beside it.
 
-Reads take no lock and are served from a cache of parsed files. Every change
-is a read-modify-write of one namespace file under that namespace's lock;
-changes that arrive together are written together (hubserver.storage.commits).
-Stored repositories are shared snapshots: a change builds new dicts and lists
-and never edits one that a reader may hold.
+Reads take no lock and are served from the versions ``NamespaceFiles`` keeps.
+Every change is made under the namespace's lock, on its current state, and
+appended to its log as one record (storage.log); changes that arrive together
+are appended together, with one sync (storage.commits). The log is compacted
+into the namespace file when it outgrows the file, when the namespace has
+rested a moment (storage.compaction), and when the store closes. Stored
+repositories are shared snapshots: a change builds new dicts and lists and
+never edits one that a reader may hold.
 """
 
 import os
 import threading
-from contextlib import suppress
-from types import MappingProxyType
+from contextlib import contextmanager
 
 from hubserver.names import is_namespace
-from hubserver.storage import document
+from hubserver.storage import document, log
 from hubserver.storage.commits import GroupCommit, WriterTimeout
+from hubserver.storage.compaction import IdleCompactor
 from hubserver.storage.errors import (
     CorruptNamespace,
     ManifestNotFound,
@@ -24,50 +27,47 @@ from hubserver.storage.errors import (
     TagNotFound,
     disk_trouble,
 )
-from hubserver.storage.files import (
-    FileLocks,
-    LockTimeout,
-    ParsedFileCache,
-    atomic_write,
-    fsync_folder,
-)
+from hubserver.storage.files import FileLocks, LockTimeout
+from hubserver.storage.namespace_files import NOTHING, NamespaceFiles
 
 UPDATABLE_FIELDS = ("description", "full_description", "is_public", "logo")
 
 
-class Repositories:
-    """One version of a namespace's repositories: by name, and in creation order."""
-
-    __slots__ = ("by_name", "in_order", "_public")
-
-    def __init__(self, by_name):
-        self.by_name = by_name
-        self.in_order = tuple(by_name.values())
-        self._public = None
-
-    def public(self):
-        """Return the public repositories, in creation order (found once a version)."""
-        if self._public is None:
-            self._public = tuple(repository for repository in self.in_order if repository["is_public"])
-        return self._public
-
-
-_NO_REPOSITORIES = Repositories(MappingProxyType({}))
+# When a log is compacted at once: past the size of its snapshot, or of this, or past this many records.
+COMPACT_BYTES = 256 * 1024
+COMPACT_RECORDS = 10_000
+IDLE_SECONDS = 2.0
 
 
 class NamespaceStore:
-    """Repositories and their tags, kept in ``<data_dir>/<namespace>.json``."""
+    """Repositories and their tags, kept in ``<data_dir>/<namespace>.json`` and ``<namespace>.log``.
 
-    def __init__(self, data_dir, clock, lock_timeout=10.0):
+    Without ``sync`` nothing is synced to disk (for a data directory that dies
+    with the process). ``compact_bytes``, ``compact_records`` and ``idle``
+    say when a log is compacted.
+    """
+
+    def __init__(
+        self,
+        data_dir,
+        clock,
+        lock_timeout=10.0,
+        sync=True,
+        compact_bytes=COMPACT_BYTES,
+        compact_records=COMPACT_RECORDS,
+        idle=IDLE_SECONDS,
+    ):
         self.data_dir = os.path.abspath(data_dir)
         os.makedirs(self.data_dir, exist_ok=True)
         self._clock = clock
         self.lock_timeout = lock_timeout
         self._locks = FileLocks(lock_timeout)
-        self._files = ParsedFileCache()
-        self._encoder = document.Encoder()
+        self._files = NamespaceFiles(self.data_dir, sync)
         self._guard = threading.Lock()
         self._commits = {}  # namespace -> GroupCommit
+        self._compact_bytes = compact_bytes
+        self._compact_records = compact_records
+        self._idle = IdleCompactor(self.compact, idle)
 
     def namespace_path(self, namespace):
         """Return the file of ``namespace``; ValueError for a name that cannot be one."""
@@ -78,12 +78,8 @@ class NamespaceStore:
     def _repositories(self, namespace):
         """Return the current Repositories of ``namespace``."""
         if not is_namespace(namespace):
-            return _NO_REPOSITORIES  # nothing can exist under a name that is no file
-        return self._files.read(
-            self.namespace_path(namespace),
-            lambda data: Repositories(document.decode(namespace, data)),
-            _NO_REPOSITORIES,
-        )
+            return NOTHING.repositories  # nothing can exist under a name that is no file
+        return self._files.current(namespace).repositories
 
     # Reads
 
@@ -136,7 +132,7 @@ class NamespaceStore:
             repositories[repo_name] = repository
             return repository
 
-        return self._change(namespace, add)
+        return self._change(namespace, repo_name, add)
 
     def update_repository(self, namespace, repo_name, **changes):
         """Change some of description, full_description, is_public and logo."""
@@ -149,7 +145,7 @@ class NamespaceStore:
             repository.update(changes)
             return repository
 
-        return self._change(namespace, update, existing=repo_name)
+        return self._change(namespace, repo_name, update, must_exist=True)
 
     def delete_repository(self, namespace, repo_name):
         """Delete a repository and its tags."""
@@ -158,7 +154,7 @@ class NamespaceStore:
             self._existing(repositories, namespace, repo_name)
             del repositories[repo_name]
 
-        self._change(namespace, delete, existing=repo_name)
+        self._change(namespace, repo_name, delete, must_exist=True)
 
     def put_tag(self, namespace, repo_name, tag, image_id):
         """Point ``tag`` at ``image_id``, counting a push; return (tag, created)."""
@@ -166,7 +162,7 @@ class NamespaceStore:
         def put(repositories):
             return self._push_tag(self._edit(repositories, namespace, repo_name), tag, image_id)
 
-        return self._change(namespace, put, existing=repo_name)
+        return self._change(namespace, repo_name, put, must_exist=True)
 
     @staticmethod
     def _push_tag(repository, tag, image_id):
@@ -199,7 +195,7 @@ class NamespaceStore:
                 self._push_tag(repository, tag, manifest["digest"].split(":", 1)[1])
             repositories[repo_name] = repository
 
-        self._change(namespace, record)
+        self._change(namespace, repo_name, record)
 
     def link_blob(self, namespace, repo_name, digest):
         """Record that the blob ``digest`` was uploaded or mounted into a repository.
@@ -218,7 +214,7 @@ class NamespaceStore:
             if digest not in repository["blobs"]:
                 repositories[repo_name] = {**repository, "blobs": [*repository["blobs"], digest]}
 
-        self._change(namespace, link)
+        self._change(namespace, repo_name, link)
 
     def unlink_blob(self, namespace, repo_name, digest):
         """Forget that a blob was uploaded or mounted into a repository; tell whether it was."""
@@ -233,7 +229,7 @@ class NamespaceStore:
             }
             return True
 
-        return self._change(namespace, unlink, existing=repo_name)
+        return self._change(namespace, repo_name, unlink, must_exist=True)
 
     def manifest(self, namespace, repo_name, reference):
         """Return the manifest a tag or a digest names; ManifestNotFound if there is none."""
@@ -255,7 +251,7 @@ class NamespaceStore:
             repository.update(download=repository["download"] + 1, pulled_at=self._clock.now())
             repositories[repo_name] = repository
 
-        self._change(namespace, pull, existing=repo_name)
+        self._change(namespace, repo_name, pull, must_exist=True)
 
     def delete_manifest(self, namespace, repo_name, digest):
         """Forget a manifest and every tag pointing at it; ManifestNotFound if unknown."""
@@ -271,7 +267,7 @@ class NamespaceStore:
             repository["tags"] = [entry for entry in current["tags"] if entry["image_id"] != image_id]
             repositories[repo_name] = repository
 
-        self._change(namespace, delete, existing=repo_name)
+        self._change(namespace, repo_name, delete, must_exist=True)
 
     def star_repository(self, namespace, repo_name, user, starred):
         """Add (``starred``) or take back ``user``'s star; stars do not change ``updated``."""
@@ -285,7 +281,7 @@ class NamespaceStore:
                 repository["starred_by"] = others
             repositories[repo_name] = repository
 
-        self._change(namespace, star, existing=repo_name)
+        self._change(namespace, repo_name, star, must_exist=True)
 
     def delete_tag(self, namespace, repo_name, tag):
         """Delete one tag; TagNotFound if there is no such tag."""
@@ -295,7 +291,7 @@ class NamespaceStore:
             repository = self._edit(repositories, namespace, repo_name)
             repository["tags"] = [old for old in repository["tags"] if old["tag"] != tag]
 
-        self._change(namespace, delete, existing=repo_name)
+        self._change(namespace, repo_name, delete, must_exist=True)
 
     # Every edit checks before it changes anything: in a group commit, an edit
     # that raises must leave the batch's repositories as it found them.
@@ -314,71 +310,111 @@ class NamespaceStore:
         repositories[repo_name] = repository
         return repository
 
-    def _change(self, namespace, edit, existing=None):
-        """Apply ``edit`` to the namespace's repositories and write them; return its result.
+    def _change(self, namespace, repo_name, edit, must_exist=False):
+        """Apply ``edit``, which changes the repository ``repo_name``, and write it; return its result.
 
-        With ``existing``, a repository that must exist, a missing one is reported
-        before anything is queued, so a request for a name that cannot exist never
-        creates a file; it is checked again when the edit is applied.
+        With ``must_exist``, a missing repository is reported before anything
+        is queued, so a request for a name that cannot exist never creates a
+        file; it is checked again when the edit is applied.
         """
-        if existing is not None:
-            self.get_repository(namespace, existing)
-        path = self.namespace_path(namespace)
+        if must_exist:
+            self.get_repository(namespace, repo_name)
+        lock_path = self.namespace_path(namespace) + ".lock"
         try:
             return self._group_commit(namespace).submit(
-                edit, lambda batch: self._commit(namespace, path, batch), self._locks.timeout
+                edit, lambda batch: self._commit(namespace, lock_path, batch), self._locks.timeout, repo_name
             )
         except WriterTimeout:
             raise NamespaceBusy(namespace, self._locks.timeout) from None
 
     def replace_namespace(self, namespace, repositories):
-        """Replace a namespace's file with ``repositories`` (by name), or remove it for None.
+        """Replace a namespace's state with ``repositories`` (by name), or remove it for None.
 
-        An explicit replacement, so unlike a change it does not read the file
-        first: it replaces a corrupt file too. Queued changes wait, then apply
-        on top of the new contents.
+        An explicit replacement, so unlike a change it does not need to read
+        the files first: it replaces a corrupt namespace too. Queued changes
+        wait, then apply on top of the new contents.
         """
-        path = self.namespace_path(namespace)
+        with self._holding(namespace):
+            if repositories is None:
+                self._files.remove(namespace)
+                return
+            try:
+                current = self._files.current(namespace)
+            except CorruptNamespace:
+                current = None
+            held = current is not None and current.snapshot is not None
+            if not held or list(current.repositories.by_name.items()) != list(repositories.items()):
+                self._write(namespace, lambda: self._files.write_snapshot(namespace, current, repositories))
+
+    def compact(self, namespace):
+        """Write a namespace's log into its file and start an empty log, if it has a log."""
+        with self._holding(namespace):
+            current = self._files.current(namespace)
+            if current.log_inode is not None:
+                repositories = current.repositories.by_name
+                self._write(namespace, lambda: self._files.write_snapshot(namespace, current, repositories))
+
+    def close(self):
+        """Compact every log of the data directory: at rest, it holds just the namespace files."""
+        self._idle.close()
+        for entry in os.scandir(self.data_dir):
+            name = entry.name[: -len(log.LOG_SUFFIX)]
+            if entry.name.endswith(log.LOG_SUFFIX) and is_namespace(name):
+                self.compact(name)
+
+    @contextmanager
+    def _holding(self, namespace):
+        """Hold the namespace for a change of its own: no batch is written meanwhile, no other process writes."""
         try:
-            with self._group_commit(namespace).exclusive(self._locks.timeout), self._locks.hold(path + ".lock"):
-                if repositories is None:
-                    with suppress(FileNotFoundError):
-                        os.unlink(path)
-                        fsync_folder(self.data_dir)
-                elif not self._holds(namespace, repositories):
-                    identity = self._write(namespace, path, repositories)
-                    self._files.remember(path, identity, Repositories(dict(repositories)))
+            lock_path = self.namespace_path(namespace) + ".lock"
+            with self._group_commit(namespace).exclusive(self._locks.timeout), self._locks.hold(lock_path):
+                yield
         except (WriterTimeout, LockTimeout):
             raise NamespaceBusy(namespace, self._locks.timeout) from None
-
-    def _holds(self, namespace, repositories):
-        """Tell whether the namespace's file exists and holds exactly ``repositories``, in order."""
-        try:
-            current = self._repositories(namespace)
-        except CorruptNamespace:
-            return False
-        return current is not _NO_REPOSITORIES and list(current.by_name.items()) == list(repositories.items())
 
     def _group_commit(self, namespace):
         with self._guard:
             return self._commits.setdefault(namespace, GroupCommit())
 
-    def _commit(self, namespace, path, batch):
-        """Apply a batch of changes to the current file and write it once, under the file lock."""
+    def _commit(self, namespace, lock_path, batch):
+        """Apply a batch of changes to the current state and append their records once, under the file lock."""
         try:
-            with self._locks.hold(path + ".lock"):
-                repositories = dict(self._repositories(namespace).by_name)
-                applied = [change.apply(repositories) for change in batch]
-                if any(applied):
-                    identity = self._write(namespace, path, repositories)
-                    self._files.remember(path, identity, Repositories(repositories))
+            with self._locks.hold(lock_path):
+                current = self._files.current(namespace)
+                repositories = dict(current.repositories.by_name)
+                lines = []
+                for change in batch:
+                    before = repositories.get(change.tag)
+                    if change.apply(repositories) and repositories.get(change.tag) is not before:
+                        lines.append(self._record(current, repositories, change.tag))
+                if lines:
+                    self._write(namespace, lambda: self._save(namespace, current, repositories, lines))
         except LockTimeout:
             raise NamespaceBusy(namespace, self._locks.timeout) from None
 
-    def _write(self, namespace, path, repositories):
-        """Write a namespace file; DiskFull or DiskUnwritable when the disk refuses."""
+    @staticmethod
+    def _record(current, repositories, repo_name):
+        after = repositories.get(repo_name)
+        if after is None:
+            return log.delete_record(current.snapshot_id, repo_name)
+        return log.put_record(current.snapshot_id, after)
+
+    def _save(self, namespace, current, repositories, lines):
+        """Write a batch's outcome: the namespace file for a new namespace, else the log's records."""
+        if current.snapshot is None:
+            return self._files.write_snapshot(namespace, current, repositories)
+        appended = self._files.append(namespace, current, repositories, lines)
+        if appended.log_length > max(appended.snapshot_size, self._compact_bytes) or (
+            appended.records >= self._compact_records
+        ):
+            return self._files.write_snapshot(namespace, appended, repositories)
+        self._idle.touched(namespace)
+        return appended
+
+    def _write(self, namespace, write):
+        """Run ``write``; DiskFull or DiskUnwritable when the disk refuses."""
         try:
-            return atomic_write(path, self._encoder.encode(namespace, repositories.values()))
+            return write()
         except OSError as error:
             trouble = disk_trouble(error)
             if trouble is None:

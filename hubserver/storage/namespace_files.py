@@ -1,0 +1,276 @@
+"""A namespace on disk: its snapshot and its change log, read into its current state and written durably.
+
+Reading costs one ``stat`` of each file while nothing changed; when only the
+log grew (another process wrote), only the new records are read and applied.
+The log is opened before the snapshot and read after it: a compaction appends
+its ``compacted`` record before it replaces the snapshot, so whichever
+snapshot a reader finds, the log it holds is the one that follows it, or one
+that says it is wholly in it.
+"""
+
+import os
+import threading
+
+from hubserver.storage import document, log
+from hubserver.storage.errors import CorruptNamespace
+from hubserver.storage.files import AppendFile, append, atomic_write, remove, stat_identity
+
+
+class Repositories:
+    """One version of a namespace's repositories: by name, and in creation order."""
+
+    __slots__ = ("_public", "by_name", "in_order")
+
+    def __init__(self, by_name):
+        self.by_name = by_name
+        self.in_order = tuple(by_name.values())
+        self._public = None
+
+    def public(self):
+        """Return the public repositories, in creation order (found once a version)."""
+        if self._public is None:
+            self._public = tuple(repository for repository in self.in_order if repository["is_public"])
+        return self._public
+
+
+class Version:
+    """A namespace as read from disk: its repositories, and the files they came from.
+
+    ``snapshot`` is the namespace file's stat identity (None: no file),
+    ``snapshot_id`` its identity in log records, ``snapshot_size`` its size;
+    ``log_inode`` and ``log_size`` are the log's as last seen (None and 0: no
+    log), ``log_length`` the bytes of its whole records, ``records`` how many;
+    ``stale_log`` tells that the log is one a compaction put into the snapshot.
+    """
+
+    __slots__ = (
+        "log_inode",
+        "log_length",
+        "log_size",
+        "records",
+        "repositories",
+        "snapshot",
+        "snapshot_id",
+        "snapshot_size",
+        "stale_log",
+    )
+
+    def __init__(self, repositories, snapshot=None, snapshot_id=None, snapshot_size=0):
+        self.repositories = repositories
+        self.snapshot = snapshot
+        self.snapshot_id = snapshot_id
+        self.snapshot_size = snapshot_size
+        self.log_inode = None
+        self.log_size = self.log_length = self.records = 0
+        self.stale_log = False
+
+    def without_log(self):
+        """Return this version as it is once its log is removed."""
+        return Version(self.repositories, self.snapshot, self.snapshot_id, self.snapshot_size)
+
+    def with_log(self, repositories, inode, length, records):
+        """Return this version with ``records`` more log records, the log now ``length`` bytes long."""
+        grown = Version(repositories, self.snapshot, self.snapshot_id, self.snapshot_size)
+        grown.log_inode, grown.log_size, grown.log_length = inode, length, length
+        grown.records = self.records + records
+        return grown
+
+    @property
+    def torn(self):
+        """Tell whether bytes follow the log's last whole record."""
+        return self.log_size > self.log_length
+
+
+NOTHING = Version(Repositories({}))
+
+
+def _stat(path):
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return None
+
+
+class NamespaceFiles:
+    """The snapshots and logs of the namespaces of one data directory, and the versions last read."""
+
+    def __init__(self, data_dir, sync=True):
+        self.data_dir = data_dir
+        self.sync = sync
+        self._versions = {}
+        self._reading = {}  # namespace -> lock, so that concurrent misses read once
+        self._guard = threading.Lock()
+        self._encoder = document.Encoder()
+        self._appending = {}  # namespace -> AppendFile of its log, kept open between appends
+
+    def snapshot_path(self, namespace):
+        return os.path.join(self.data_dir, namespace + ".json")
+
+    def log_path(self, namespace):
+        return os.path.join(self.data_dir, namespace + log.LOG_SUFFIX)
+
+    # Reading
+
+    def current(self, namespace):
+        """Return the namespace's current Version; CorruptNamespace if its files cannot be read."""
+        known = self._versions.get(namespace)
+        if known is not None and self._unchanged(namespace, known):
+            return known
+        with self._read_lock(namespace):
+            known = self._versions.get(namespace)
+            if known is not None and self._unchanged(namespace, known):
+                return known
+            version = self._grown(namespace, known) or self._load(namespace)
+            self._versions[namespace] = version
+            return version
+
+    def _read_lock(self, namespace):
+        with self._guard:
+            return self._reading.setdefault(namespace, threading.Lock())
+
+    def _unchanged(self, namespace, version):
+        snapshot = _stat(self.snapshot_path(namespace))
+        if (None if snapshot is None else stat_identity(snapshot)) != version.snapshot:
+            return False
+        found = _stat(self.log_path(namespace))
+        return (
+            (version.log_inode, version.log_size) == (None, 0)
+            if found is None
+            else ((found.st_ino, found.st_size) == (version.log_inode, version.log_size))
+        )
+
+    def _grown(self, namespace, known):
+        """Return ``known`` with the records appended to its log since, or None if more than that changed."""
+        if known is None or known.snapshot is None or known.stale_log:
+            return None
+        snapshot = _stat(self.snapshot_path(namespace))
+        if snapshot is None or stat_identity(snapshot) != known.snapshot:
+            return None
+        try:
+            stream = open(self.log_path(namespace), "rb")  # noqa: SIM115  (the with follows)
+        except FileNotFoundError:
+            return None
+        with stream:
+            status = os.fstat(stream.fileno())
+            if known.log_inode not in (None, status.st_ino) or status.st_size < known.log_length:
+                return None
+            stream.seek(known.log_length)
+            data = stream.read()
+        tail = log.read_records(namespace, data, known.log_length)
+        for record in tail.records:
+            if record["after"] != known.snapshot_id:
+                raise CorruptNamespace(namespace, "its log has a record that follows another snapshot")
+        repositories = known.repositories
+        if tail.records:
+            by_name = dict(repositories.by_name)
+            log.apply(by_name, tail.records)
+            repositories = Repositories(by_name)
+        grown = known.with_log(repositories, status.st_ino, tail.length, len(tail.records))
+        grown.log_size = known.log_length + len(data)
+        return grown
+
+    def _load(self, namespace):
+        """Read the log, then the snapshot, then the whole log: the namespace's state from scratch."""
+        try:
+            log_stream = open(self.log_path(namespace), "rb")  # noqa: SIM115  (closed below)
+        except FileNotFoundError:
+            log_stream = None
+        try:
+            version = self._load_snapshot(namespace)
+            if log_stream is None:
+                return version
+            status = os.fstat(log_stream.fileno())
+            data = log_stream.read()
+        finally:
+            if log_stream is not None:
+                log_stream.close()
+        return self._with_log(namespace, version, data, status.st_ino)
+
+    def _load_snapshot(self, namespace):
+        try:
+            stream = open(self.snapshot_path(namespace), "rb")  # noqa: SIM115  (the with follows)
+        except FileNotFoundError:
+            return NOTHING
+        with stream:
+            identity = stat_identity(os.fstat(stream.fileno()))
+            data = stream.read()
+        return Version(Repositories(document.decode(namespace, data)), identity, log.snapshot_id(data), len(data))
+
+    def _with_log(self, namespace, version, data, inode):
+        tail = log.read_records(namespace, data)
+        afters = {record["after"] for record in tail.records}
+        if len(afters) > 1:
+            raise CorruptNamespace(namespace, "its log follows more than one snapshot")
+        loaded = version.with_log(version.repositories, inode, tail.length, 0)
+        loaded.log_size = len(data)
+        if not tail.records or afters == {version.snapshot_id}:
+            if tail.records:
+                by_name = dict(version.repositories.by_name)
+                log.apply(by_name, tail.records)
+                loaded = version.with_log(Repositories(by_name), inode, tail.length, len(tail.records))
+                loaded.log_size = len(data)
+            return loaded
+        if version.snapshot_id is not None and tail.records[-1].get("compacted") == version.snapshot_id:
+            loaded.stale_log = True  # a compaction's: all of it is in the snapshot already
+            return loaded
+        raise CorruptNamespace(namespace, "its log follows another snapshot than its namespace file")
+
+    # Writing: the caller holds the namespace's lock
+
+    def append(self, namespace, version, repositories, lines):
+        """Append record ``lines`` after ``version``, whose repositories they turn into ``repositories``."""
+        if version.stale_log:
+            self._drop_log(namespace)
+            version = version.without_log()
+        inode, length = self._log_file(namespace, version).append(b"".join(lines), version.log_length, self.sync)
+        appended = version.with_log(Repositories(repositories), inode, length, len(lines))
+        self._versions[namespace] = appended
+        return appended
+
+    def _log_file(self, namespace, version):
+        """Return the open log of a namespace, opening it again if the one kept is not the one ``version`` read."""
+        kept = self._appending.get(namespace)
+        if kept is not None and kept.inode != version.log_inode:
+            kept.close()  # replaced or removed meanwhile, by another process
+            kept = None
+        if kept is None:
+            kept = self._appending[namespace] = AppendFile(self.log_path(namespace))
+        return kept
+
+    def _drop_log(self, namespace):
+        """Close the kept log of a namespace and remove the file."""
+        kept = self._appending.pop(namespace, None)
+        if kept is not None:
+            kept.close()
+        remove(self.log_path(namespace), self.sync)
+
+    def write_snapshot(self, namespace, version, repositories):
+        """Make ``repositories`` the namespace's snapshot and start an empty log; return the new Version.
+
+        ``version`` is what the files hold now (None: they cannot be read, and
+        are replaced whole). A log there gets its ``compacted`` record first,
+        so that a crash between the new snapshot and the log's removal leaves
+        a log known to be in the snapshot.
+        """
+        data = self._encoder.encode(namespace, repositories.values())
+        new_id = log.snapshot_id(data)
+        log_path = self.log_path(namespace)
+        if version is None:
+            self._drop_log(namespace)
+        elif version.log_inode is not None and not version.stale_log and version.snapshot_id is not None:
+            append(log_path, log.compacted_record(version.snapshot_id, new_id), version.log_length, self.sync)
+        identity = atomic_write(self.snapshot_path(namespace), data, sync=self.sync)
+        self._drop_log(namespace)
+        written = Version(Repositories(dict(repositories)), identity, new_id, len(data))
+        self._versions[namespace] = written
+        return written
+
+    def remove(self, namespace):
+        """Remove the namespace's log, then its snapshot."""
+        self._drop_log(namespace)
+        remove(self.snapshot_path(namespace), self.sync)
+        self._versions.pop(namespace, None)
+
+    def forget(self, namespace):
+        """Drop what was read of a namespace (its files were replaced some other way)."""
+        self._versions.pop(namespace, None)
