@@ -5,48 +5,29 @@ line (``hubserver.cli``) serves it with waitress.
 """
 
 import logging
+import os
+from functools import partial
 
 from flask import Flask, jsonify, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from hubserver import openapi, web
-from hubserver.accounts import (
-    AccessError,
-    Accounts,
-    AccountsFileError,
-    AuthenticationFailed,
-    BearerTokens,
-    InvalidCredentials,
-    LoginThrottle,
-    NotAuthenticated,
-    PermissionDenied,
-    Throttled,
-    TokenStore,
-)
+from hubserver import openapi, settings, web
+from hubserver.accounts import Accounts, BadRegistryToken, BearerTokens, LoginThrottle, TokenStore
 from hubserver.clock import Clock
 from hubserver.controls import views as controls
+from hubserver.errors import AnswerError, ServerError
 from hubserver.registry import auth as registry_auth
-from hubserver.registry import realm  # noqa: F401  (the token endpoint's views, on the registry's blueprint)
+from hubserver.registry import (
+    gc,
+    realm,  # the token endpoint: its views are on the registry's blueprint
+)
 from hubserver.registry import views as registry
 from hubserver.registry.blobs import BlobStore
 from hubserver.registry.errors import RegistryError
 from hubserver.registry.links import Links
 from hubserver.settings import DEFAULTS
-from hubserver.storage import (
-    CorruptNamespace,
-    DiskFull,
-    DiskUnwritable,
-    ManifestNotFound,
-    NamespaceBusy,
-    NamespaceStore,
-    RepositoryExists,
-    RepositoryNotFound,
-    StorageError,
-    TagNotFound,
-    disk_trouble,
-    state,
-)
+from hubserver.storage import NamespaceStore, disk_trouble, state
 from hubserver.ui import views as ui
 from hubserver.v1 import views as v1
 from hubserver.v1.bodies import FORM_TYPES, JSON_TYPE
@@ -54,32 +35,16 @@ from hubserver.web import json_answer
 
 log = logging.getLogger("hubserver")
 
-# The answer to each domain error: its status, and the detail shown (None: the error's own message).
-STORAGE_ANSWERS = {
-    RepositoryNotFound: (404, "Not found."),
-    ManifestNotFound: (404, "Not found."),
-    TagNotFound: (404, "Not found."),
-    RepositoryExists: (409, None),
-    CorruptNamespace: (500, None),
-    NamespaceBusy: (503, None),
-    DiskFull: (507, None),
-    DiskUnwritable: (503, None),
-}
-
-# The answer to each access error: its status, and the challenge a 401 carries.
-ACCESS_ANSWERS = {
-    NotAuthenticated: (401, "Token"),
-    AuthenticationFailed: (401, "Token"),
-    PermissionDenied: (403, None),
-    Throttled: (429, None),
-}
-
 # DRF's wording for the HTTP errors werkzeug raises with its own default text.
 HTTP_DETAILS = {
     404: "Not found.",
     413: "Request body too large.",
     500: "A server error occurred.",
 }
+# What werkzeug's HTTP errors are in the registry protocol.
+REGISTRY_CODES = {401: "UNAUTHORIZED", 403: "DENIED", 404: "NAME_UNKNOWN", 405: "UNSUPPORTED", 413: "SIZE_INVALID"}
+# The registry codes whose answer carries the error's own words as its detail.
+REGISTRY_WORDED = ("UNKNOWN", "TOOMANYREQUESTS")
 
 
 class HubFlask(Flask):
@@ -105,13 +70,11 @@ def create_app(config=None):
     """Build the application: defaults, then ``HUB_*`` environment variables, then ``config``."""
     app = HubFlask("hubserver", static_folder=None)  # the one stylesheet is served by the ui blueprint
     app.config.from_mapping(DEFAULTS)
-    app.config.from_prefixed_env("HUB")
+    app.config.update(settings.from_environment(os.environ))
     if config:
         app.config.update(config)
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_FORM_MEMORY_SIZE"] = int(app.config["MAX_BODY_SIZE"])
-    app.json.sort_keys = False
-    app.json.ensure_ascii = False
-    app.json.compact = True
+    app.json = web.DRFJSONProvider(app)
     clock = Clock(app.config["FROZEN_TIME"])
     store = NamespaceStore(
         str(app.config["DATA_DIR"]), clock, float(app.config["LOCK_TIMEOUT"]), sync=bool(app.config["SYNC"])
@@ -138,10 +101,12 @@ def create_app(config=None):
     app.register_blueprint(registry.blueprint)
     app.register_blueprint(ui.blueprint)
     if app.config["ADMIN"]:
-        controls.install(app, store, clock, seed, int(app.config["JOURNAL_SIZE"]))
+        forget = partial(gc.forget, store, blobs)
+        controls.install(app, store, clock, seed, int(app.config["JOURNAL_SIZE"]), forget)
     if accounts.enabled:
-        app.before_request(v1.identify_caller)
+        app.before_request(web.identify_caller)
     app.add_url_rule("/openapi.json", "openapi", openapi.serve)
+    app.after_request(web.note_namespace)
     app.register_error_handler(Exception, error_response)
     return app
 
@@ -152,76 +117,73 @@ def close(app):
 
 
 def error_response(error):
-    """Turn any exception into the contract's JSON error answer (the registry's shape under /v2/)."""
+    """Turn any exception into its answer, in the shape of the surface asked: the one error handler."""
+    answer = as_answer(error)
     if request.path == "/v2" or request.path.startswith("/v2/"):
-        return _registry_error_response(_as_registry_error(error))
+        return registry_answer(answer)
     if request.path.startswith("/ui/"):
-        if isinstance(error, StorageError):
-            return ui.error_page(STORAGE_ANSWERS[type(error)][0], str(error))
-        if not isinstance(error, HTTPException):
-            log.exception("unexpected error on %s %s", request.method, request.path)
-        return ui.error_page(getattr(error, "code", 500), "")
-    headers = {}
-    if isinstance(error, ValidationError):
-        status, body = 400, error.messages
-    elif isinstance(error, InvalidCredentials):
-        status, body = 400, {"non_field_errors": [str(error)]}
-    elif isinstance(error, AccessError):
-        status, challenge = ACCESS_ANSWERS[type(error)]
-        body = {"detail": str(error)}
-        if challenge:
-            headers["WWW-Authenticate"] = challenge
-        if isinstance(error, Throttled):
-            headers["Retry-After"] = str(error.wait)
-    elif isinstance(error, AccountsFileError):
-        log.error("%s", error)
-        status, body = 500, {"detail": str(error)}
-    elif isinstance(error, StorageError):
-        status, detail = STORAGE_ANSWERS[type(error)]
-        body = {"detail": detail or str(error)}
-        if status >= 500:
-            log.error("%s", error)
-    elif isinstance(error, HTTPException):
-        status, body = error.code, {"detail": _http_detail(error)}
-        if isinstance(error, MethodNotAllowed):
-            headers["Allow"] = allow_header(error.valid_methods)
-    else:
-        log.exception("unexpected error on %s %s", request.method, request.path)
-        status, body = 500, {"detail": HTTP_DETAILS[500]}
-    response = json_answer(body, status)
-    response.headers.update(headers)
+        return ui.error_page(answer.status, answer.shown())
+    response = json_answer(answer.body(), answer.status)
+    response.headers.update(answer.headers())
     return response
 
 
-# What the errors raised outside the registry views mean in the registry protocol.
-REGISTRY_CODES = {401: "UNAUTHORIZED", 403: "DENIED", 404: "NAME_UNKNOWN", 405: "UNSUPPORTED", 413: "SIZE_INVALID"}
+class FieldErrors(AnswerError):
+    """A body that failed its schema: DRF's 400 with each field's messages."""
+
+    status = 400
+
+    def __init__(self, messages):
+        super().__init__("invalid fields")
+        self.messages = messages
+
+    def body(self):
+        return self.messages
 
 
-def _as_registry_error(error):
-    if isinstance(error, RegistryError):
+class HttpAnswer(AnswerError):
+    """One of werkzeug's HTTP errors (a 404 of no route, a 405, a 413, ...), worded as DRF words it."""
+
+    def __init__(self, error):
+        super().__init__(_http_detail(error))
+        self.status = error.code
+        self.registry_code = REGISTRY_CODES.get(error.code, "UNKNOWN")
+        self.allowed = error.valid_methods if isinstance(error, MethodNotAllowed) else None
+
+    def headers(self):
+        return {"Allow": allow_header(self.allowed)} if self.allowed else {}
+
+
+def as_answer(error):
+    """Return the AnswerError an exception stands for; an unexpected one is logged, and a 500."""
+    if isinstance(error, AnswerError):
+        if error.status >= 500:
+            log.error("%s", error)
         return error
-    if isinstance(error, Throttled):
-        return RegistryError("TOOMANYREQUESTS", str(error), headers={"Retry-After": str(error.wait)})
-    if isinstance(error, PermissionDenied):
-        return RegistryError("DENIED")
-    if isinstance(error, AccessError):
-        return registry_auth.challenge()
-    if isinstance(error, HTTPException) and error.code in REGISTRY_CODES:
-        return RegistryError(REGISTRY_CODES[error.code], status=error.code)
-    if isinstance(error, StorageError):
-        status, _ = STORAGE_ANSWERS[type(error)]
-        return RegistryError("UNKNOWN", str(error), status=status)
-    if disk_trouble(error) is not None:  # a blob write the disk refused
-        status, _ = STORAGE_ANSWERS[disk_trouble(error)]
-        return RegistryError("UNKNOWN", "Not stored: %s." % error.strerror, status=status)
-    if not isinstance(error, HTTPException):
-        log.exception("unexpected error on %s %s", request.method, request.path)
-    return RegistryError("UNKNOWN", status=getattr(error, "code", 500))
+    if isinstance(error, ValidationError):
+        return FieldErrors(error.messages)
+    if isinstance(error, HTTPException):
+        return HttpAnswer(error)
+    trouble = disk_trouble(error)
+    if trouble is not None:  # a blob write the disk refused
+        return trouble(None, error)
+    log.exception("unexpected error on %s %s", request.method, request.path)
+    return ServerError()
 
 
-def _registry_error_response(error):
+def registry_answer(answer):
+    """Render an answer in the registry protocol's shape (a 401 with its Bearer challenge)."""
+    if isinstance(answer, RegistryError):
+        error = answer
+    elif answer.status == 401 and request.path.rstrip("/") == "/v2/token":
+        error = realm.refused()  # the token endpoint itself asks for Basic credentials
+    elif answer.status == 401:
+        error = registry_auth.challenge(error="invalid_token" if isinstance(answer, BadRegistryToken) else None)
+    else:
+        detail = answer.shown() if answer.registry_code in REGISTRY_WORDED else None
+        error = RegistryError(answer.registry_code, detail, status=answer.status, headers=answer.headers())
     response = json_answer(error.body(), error.status)
-    response.headers.update(error.headers)
+    response.headers.update(error.headers())
     return response
 
 

@@ -1,13 +1,18 @@
 """The command line: ``hubserver [options]`` serves the application; ``hubserver gc`` collects blobs.
 
 ``python -m hubserver``, the ``hubserver`` command and ``python hubserver.py``
-in a checkout all run ``main``.
+in a checkout all run ``main``. Every option comes from the settings table
+(``hubserver.settings``), with its environment variable as its default. A
+start-up failure is one line in words on standard error: exit status 2 for a
+bad option or variable, 1 for anything else.
 """
 
 import argparse
+import errno
 import logging
 import os
 import shutil
+import socket
 import sys
 import tempfile
 
@@ -18,140 +23,127 @@ from hubserver.clock import Clock
 from hubserver.registry import gc
 from hubserver.registry.blobs import BlobStore
 from hubserver.serving import make_server, run
-from hubserver.settings import DEFAULTS, port, positive_int, stamp
+from hubserver.settings import BY_KEY, DEFAULTS, SETTINGS, SettingError, from_environment
 from hubserver.storage import NamespaceStore, StorageError, state
 
 PROG = "hubserver"
+USAGE = "%(prog)s [options]\n       %(prog)s gc [--data-dir DIR]   (remove the blobs no repository holds)"
 
 
-def build_parser():
-    """Return the command-line parser; defaults come from ``HUB_*`` variables."""
-    env = os.environ.get
+class CannotStart(Exception):
+    """The server cannot start; the message says why, and what to do."""
+
+
+def build_parser(environ=None):
+    """Return the command-line parser; defaults come from ``HUB_*`` variables (SettingError for a bad one)."""
+    environ = os.environ if environ is None else environ
     parser = argparse.ArgumentParser(
         prog=PROG,
+        usage=USAGE,
         description="A local stand-in for a hosted Docker image repository hub (the /v1/repositories API),"
-        " and an image registry (/v2/). '%s gc --data-dir D' removes unreferenced blobs." % PROG,
+        " and an image registry (/v2/).",
         epilog="Each option's default can also be set with the environment variable shown.",
     )
     parser.add_argument("--version", action="version", version="%s %s" % (PROG, __version__))
-    parser.add_argument(
-        "--host",
-        default=env("HUB_HOST", "127.0.0.1"),
-        help="address to listen on (HUB_HOST; default 127.0.0.1, this machine only)",
-    )
-    parser.add_argument(
-        "--port",
-        type=port,
-        default=env("HUB_PORT", "5000"),
-        help="port to listen on; 0 takes a free one (HUB_PORT; default 5000)",
-    )
-    parser.add_argument(
-        "--data-dir",
-        default=env("HUB_DATA_DIR", DEFAULTS["DATA_DIR"]),
-        help="folder of the namespace files, created if missing (HUB_DATA_DIR; default ./data)",
-    )
-    parser.add_argument(
-        "--max-body-size",
-        type=positive_int,
-        metavar="BYTES",
-        default=env("HUB_MAX_BODY_SIZE", str(DEFAULTS["MAX_BODY_SIZE"])),
-        help="largest request body accepted, in bytes (HUB_MAX_BODY_SIZE; default 1048576)",
-    )
-    parser.add_argument(
-        "--threads",
-        type=positive_int,
-        default=env("HUB_THREADS", "8"),
-        help="requests served at once (HUB_THREADS; default 8)",
-    )
-    parser.add_argument(
-        "--max-blob-size",
-        type=positive_int,
-        metavar="BYTES",
-        default=env("HUB_MAX_BLOB_SIZE", str(DEFAULTS["MAX_BLOB_SIZE"])),
-        help="largest blob a /v2/ push may upload, in bytes (HUB_MAX_BLOB_SIZE; default 10 GiB)",
-    )
-    parser.add_argument(
-        "--users",
-        metavar="FILE",
-        default=env("HUB_USERS"),
-        help='turn accounts on: {"users": {"madams": {"password": "...", "orgs": ["acme"], "admin": true}}}'
-        " (HUB_USERS)",
-    )
-    parser.add_argument(
-        "--token-ttl",
-        type=positive_int,
-        metavar="SECONDS",
-        default=env("HUB_TOKEN_TTL", str(DEFAULTS["TOKEN_TTL"])),
-        help="how long a /v2/ registry token lives, with accounts on (HUB_TOKEN_TTL; default 300)",
-    )
-    parser.add_argument(
-        "--login-rate",
-        type=positive_int,
-        metavar="N",
-        default=env("HUB_LOGIN_RATE", str(DEFAULTS["LOGIN_RATE"])),
-        help="failed logins a minute allowed for one user name or from one address, then 429"
-        " (HUB_LOGIN_RATE; default 10)",
-    )
     controls = parser.add_argument_group("test-double controls")
-    controls.add_argument(
-        "--seed",
-        metavar="PATH",
-        default=env("HUB_SEED"),
-        help="namespace file, folder of them, or /_hub/state export to start from and reset to;"
-        " only ever read (HUB_SEED)",
-    )
-    controls.add_argument(
-        "--ephemeral",
-        action="store_true",
-        default=env("HUB_EPHEMERAL", "") == "true",
-        help="use a fresh temporary data directory, removed at exit; nothing is synced to disk,"
-        " since the data dies with the server anyway (HUB_EPHEMERAL=true)",
-    )
-    controls.add_argument(
-        "--frozen-time",
-        type=stamp,
-        metavar="STAMP",
-        default=env("HUB_FROZEN_TIME"),
-        help="start the clock frozen at STAMP, e.g. 2015-06-07T10:41:31.882Z (HUB_FROZEN_TIME)",
-    )
-    controls.add_argument(
-        "--journal-size",
-        type=positive_int,
-        metavar="N",
-        default=env("HUB_JOURNAL_SIZE", str(DEFAULTS["JOURNAL_SIZE"])),
-        help="requests kept in the journal (HUB_JOURNAL_SIZE; default 1000)",
-    )
-    controls.add_argument(
-        "--no-admin",
-        action="store_true",
-        default=env("HUB_ADMIN", "") == "false",
-        help="turn the /_hub/ controls off: every /_hub/ path is a 404 (HUB_ADMIN=false)",
-    )
+    for setting in SETTINGS:
+        if setting.flag is not None:
+            _add_option(controls if setting.controls else parser, setting, setting.from_environment(environ))
     return parser
 
 
-def serve(args, data_dir):
-    """Build the app on ``data_dir`` and serve it until SIGINT or SIGTERM; return the exit status."""
-    config = {
-        "DATA_DIR": data_dir,
-        "MAX_BODY_SIZE": args.max_body_size,
-        "ADMIN": not args.no_admin,
-        "SEED": args.seed,
-        "FROZEN_TIME": args.frozen_time,
-        "JOURNAL_SIZE": args.journal_size,
-        "USERS": args.users,
-        "MAX_BLOB_SIZE": args.max_blob_size,
-        "TOKEN_TTL": args.token_ttl,
-        "LOGIN_RATE": args.login_rate,
-        "SYNC": not args.ephemeral,
-    }
+def _add_option(group, setting, default):
+    where = "%s%s" % (setting.env, "" if setting.default is None else "; default %s" % setting.shown)
+    if setting.kind.__name__.startswith("boolean"):
+        group.add_argument(
+            setting.flag,
+            dest=setting.dest,
+            action="store_false" if setting.inverted else "store_true",
+            default=default,
+            help="%s (%s=%s)" % (setting.help, setting.env, "false" if setting.inverted else "true"),
+        )
+        return
+    group.add_argument(
+        setting.flag,
+        dest=setting.dest,
+        type=setting.kind,
+        metavar=setting.metavar,
+        default=default,
+        help="%s (%s)" % (setting.help, where),
+    )
+
+
+def parse(argv, environ=None):
+    """Return the parsed options; exit 2 with a message for a bad option or variable."""
     try:
-        app = create_app(config)
-        server = make_server(app, args.host, args.port, args.threads, args.max_blob_size)
-    except (OSError, state.InvalidState, StorageError, AccountsFileError) as error:
-        print("hubserver: cannot start: %s" % error, file=sys.stderr)
+        parser = build_parser(environ)
+        from_environment(os.environ if environ is None else environ)  # the settings that have no option too
+    except SettingError as error:
+        argparse.ArgumentParser(prog=PROG, usage=USAGE).error(str(error))
+    return parser.parse_args(argv)
+
+
+def url_of(host, port):
+    """Return the base URL a server on ``host``:``port`` answers at (an IPv6 host in brackets)."""
+    return "http://%s:%s" % ("[%s]" % host if ":" in host else host, port)
+
+
+def prepared_data_dir(path):
+    """Make sure ``path`` is a folder hubserver can write in; CannotStart saying why not."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise CannotStart("the data directory %s is a file, not a folder (--data-dir)" % path)
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as error:
+        raise CannotStart("cannot create the data directory %s: %s (--data-dir)" % (path, error.strerror)) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise CannotStart("cannot write into the data directory %s (--data-dir)" % path)
+    return path
+
+
+def listening_server(app, options):
+    """Return the server, bound; CannotStart saying why the address cannot be had."""
+    address = "%s:%s" % (options.host, options.port)
+    try:
+        socket.getaddrinfo(options.host, options.port, type=socket.SOCK_STREAM)  # waitress says only "invalid"
+    except socket.gaierror:
+        raise CannotStart("%s is not a host name or an address (--host)" % options.host) from None
+    try:
+        return make_server(app, options.host, options.port, options.threads, options.max_blob_size, options.log_format)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            reason = "%s is already in use" % address
+        elif error.errno == errno.EACCES:
+            reason = "not allowed to listen on %s (ports below 1024 need privileges)" % address
+        elif error.errno == errno.EADDRNOTAVAIL:
+            raise CannotStart(
+                "%s is not an address of this machine (--host; 127.0.0.1 serves this machine only,"
+                " 0.0.0.0 every network)" % options.host
+            ) from None
+        else:
+            raise CannotStart("cannot listen on %s: %s" % (address, error.strerror)) from None
+        raise CannotStart(reason + "; choose another --port, or --port 0 for a free one") from None
+
+
+def app_config(options, data_dir):
+    """Return the application's settings from the options."""
+    config = {setting.key: getattr(options, setting.dest) for setting in SETTINGS if setting.app and setting.flag}
+    config.update(DATA_DIR=data_dir, SYNC=not options.ephemeral)
+    return config
+
+
+def serve(options, data_dir):
+    """Build the app on ``data_dir`` and serve it until SIGINT or SIGTERM; return the exit status."""
+    try:
+        app = create_app(app_config(options, prepared_data_dir(data_dir)))
+        server = listening_server(app, options)
+    except (CannotStart, OSError, state.InvalidState, StorageError, AccountsFileError) as error:
+        print(
+            "hubserver: cannot start: %s" % (error if isinstance(error, CannotStart) else _words(error)),
+            file=sys.stderr,
+        )
         return 1
-    print("hubserver listening on http://%s:%s" % (args.host, server.effective_port), flush=True)
+    print("hubserver listening on %s" % url_of(options.host, server.effective_port), flush=True)
     try:
         run(server)
     finally:
@@ -159,13 +151,29 @@ def serve(args, data_dir):
     return 0
 
 
+def _words(error):
+    return error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+
+
+def configure_logging(options):
+    """Send the access log and messages to standard error, at the level asked for."""
+    level = logging.WARNING if options.quiet else getattr(logging, options.log_level.upper())
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s", force=True)
+    access = logging.getLogger("hubserver.access")
+    access.handlers = [logging.StreamHandler(sys.stderr)]
+    access.handlers[0].setFormatter(logging.Formatter("%(message)s"))
+    access.propagate = False
+    access.setLevel(level)
+
+
 def collect_garbage(argv):
-    """``hubserver gc --data-dir D``: remove blobs no manifest references; report what was freed."""
+    """``hubserver gc --data-dir D``: remove the blobs no repository holds; report what was freed."""
+    data_dir = BY_KEY["DATA_DIR"]
     parser = argparse.ArgumentParser(prog=PROG + " gc", description=collect_garbage.__doc__.split(": ", 1)[1])
     parser.add_argument(
         "--data-dir",
-        default=os.environ.get("HUB_DATA_DIR", DEFAULTS["DATA_DIR"]),
-        help="the data directory (HUB_DATA_DIR; default ./data)",
+        default=os.environ.get(data_dir.env, data_dir.default),
+        help="the data directory (%s; default ./data)" % data_dir.env,
     )
     args = parser.parse_args(argv)
     store = NamespaceStore(args.data_dir, Clock())
@@ -179,12 +187,12 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["gc"]:
         return collect_garbage(argv[1:])
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    if not args.ephemeral:
-        return serve(args, args.data_dir)
+    options = parse(argv)
+    configure_logging(options)
+    if not options.ephemeral:
+        return serve(options, options.data_dir)
     data_dir = tempfile.mkdtemp(prefix="hubserver-")
     try:
-        return serve(args, data_dir)
+        return serve(options, data_dir)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)

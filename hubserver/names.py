@@ -1,9 +1,11 @@
-"""The naming rules of namespaces, repositories, tags and image ids.
+"""The naming rules of namespaces, repositories, tags, image ids and digests, and the limits of text fields.
 
-One place for them, shared by the request schemas and the storage reader, so a
-name is judged the same way whether it arrives in a URL, a body or a file.
+One place for them, shared by the request schemas, the storage reader and the
+registry, so a name or a text is judged the same way whether it arrives in a
+URL, a body, a manifest or a file.
 """
 
+import hashlib
 import re
 
 NAME_PATTERN = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*", re.ASCII)
@@ -14,6 +16,10 @@ DIGEST_PATTERN = re.compile(r"sha256:[a-f0-9]{64}", re.ASCII)
 NAMESPACE_LENGTH = (2, 200)
 REPO_NAME_LENGTH = (2, 255)
 REPO_PATH_MAX_LENGTH = 255
+USERNAME_MAX_LENGTH = 150
+# The longest text each repository field takes.
+TEXT_LIMITS = {"description": 1000, "full_description": 100_000, "logo": 255}
+DIGEST_PREFIX = "sha256:"
 
 
 def _fits(pattern, length, value):
@@ -53,3 +59,18 @@ def is_image_id(value):
 def is_digest(value):
     """Tell whether ``value`` is a sha256 content digest, ``sha256:`` and 64 hex digits."""
     return isinstance(value, str) and bool(DIGEST_PATTERN.fullmatch(value))
+
+
+def digest_of(data):
+    """Return the content digest of bytes: ``sha256:`` and 64 hex digits."""
+    return DIGEST_PREFIX + hashlib.sha256(data).hexdigest()
+
+
+def image_id_of(digest):
+    """Return the hub API's image id of a manifest digest: its 64 hex digits."""
+    return digest[len(DIGEST_PREFIX) :]
+
+
+def digest_of_image(image_id):
+    """Return the digest an image id names (the inverse of ``image_id_of``)."""
+    return DIGEST_PREFIX + image_id

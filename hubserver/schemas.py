@@ -83,8 +83,12 @@ def _name_rule(check, message):
 
 
 NAME_SHAPE = "lowercase letters and digits, in runs joined by single '.', '_' or '-'"
-valid_namespace = _name_rule(names.is_namespace, "Enter a valid namespace: 2 to 200 characters, %s." % NAME_SHAPE)
-valid_repo_name = _name_rule(names.is_repo_name, "Enter a valid repository name: 2 to 255 characters, %s." % NAME_SHAPE)
+valid_namespace = _name_rule(
+    names.is_namespace, "Enter a valid namespace: %d to %d characters, %%s." % names.NAMESPACE_LENGTH % NAME_SHAPE
+)
+valid_repo_name = _name_rule(
+    names.is_repo_name, "Enter a valid repository name: %d to %d characters, %%s." % names.REPO_NAME_LENGTH % NAME_SHAPE
+)
 valid_tag = _name_rule(
     names.is_tag,
     "Enter a valid tag: 1 to 128 ASCII letters, digits, '_', '.' or '-', not starting with '.' or '-'.",
@@ -104,8 +108,8 @@ class RepositoryCreateSchema(Schema):
 
     repo_name = Text(required=True, allow_blank=False, validate=valid_repo_name)
     namespace = Text(allow_blank=False, validate=valid_namespace)
-    description = _limited_text(1000, load_default="")
-    full_description = _limited_text(100_000, load_default="")
+    description = _limited_text(names.TEXT_LIMITS["description"], load_default="")
+    full_description = _limited_text(names.TEXT_LIMITS["full_description"], load_default="")
     is_public = Flag(load_default=True)
 
     @validates_schema(skip_on_field_errors=True)
@@ -122,10 +126,10 @@ class RepositoryUpdateSchema(Schema):
 
     repo_name = Text()
     namespace = Text()
-    description = _limited_text(1000)
-    full_description = _limited_text(100_000)
+    description = _limited_text(names.TEXT_LIMITS["description"])
+    full_description = _limited_text(names.TEXT_LIMITS["full_description"])
     is_public = Flag()
-    logo = _limited_text(255)
+    logo = _limited_text(names.TEXT_LIMITS["logo"])
 
 
 class TagWriteSchema(Schema):
@@ -138,7 +142,9 @@ class TagWriteSchema(Schema):
 class TokenRequestSchema(Schema):
     """Body of POST /v1/generate-api-token/."""
 
-    username = Text(required=True, allow_blank=False, validate=validate.Length(max=150, error=TOO_LONG))
+    username = Text(
+        required=True, allow_blank=False, validate=validate.Length(max=names.USERNAME_MAX_LENGTH, error=TOO_LONG)
+    )
     password = Text(required=True, allow_blank=False, trim_whitespace=False)
 
 

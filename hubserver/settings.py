@@ -1,26 +1,20 @@
-"""hubserver's settings: their names and defaults, and what a value of each may be.
+"""hubserver's settings, each declared once: its key, flag, environment variable, type, default and help.
 
-The application reads them as Flask config keys (``DATA_DIR``, ...), from these
-defaults, then ``HUB_*`` environment variables, then the caller's mapping. The
-command line offers most of them as options; ``cli`` declares those.
+The command line (``cli``) builds its options from this table; the application
+factory (``create_app``) takes its defaults from it, then the ``HUB_*``
+environment variables, read and checked by each setting's type, then the
+caller's mapping; the docs test checks that every one is documented.
 """
 
 from hubserver.clock import parse_timestamp
 
-DEFAULTS = {
-    "DATA_DIR": "data",
-    "MAX_BODY_SIZE": 1024 * 1024,
-    "LOCK_TIMEOUT": 10.0,
-    "ADMIN": True,
-    "SEED": None,
-    "FROZEN_TIME": None,
-    "JOURNAL_SIZE": 1000,
-    "USERS": None,
-    "MAX_BLOB_SIZE": 10 * 1024**3,
-    "TOKEN_TTL": 300,
-    "LOGIN_RATE": 10,
-    "SYNC": True,
-}
+BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+LOG_FORMATS = ("common", "json")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class SettingError(ValueError):
+    """A value that is not of its setting's type; the message names where it came from and what it must be."""
 
 
 def port(text):
@@ -39,13 +33,224 @@ def positive_int(text):
     return value
 
 
+def positive_number(text):
+    """Return a number above 0; ValueError otherwise."""
+    value = float(text)
+    if not value > 0:
+        raise ValueError(text)
+    return value
+
+
+def boolean(text):
+    """Return True or False for 1/0, true/false, yes/no, on/off, in any case; ValueError otherwise."""
+    if isinstance(text, bool):
+        return text
+    try:
+        return BOOLEANS[str(text).strip().lower()]
+    except KeyError:
+        raise ValueError(text) from None
+
+
 def stamp(text):
     """Return a time stamp unchanged if it is one; ValueError otherwise."""
     parse_timestamp(text)
     return text
 
 
-# argparse names a value's type by its function's name in its error messages.
+def text(value):
+    """Return a value as text."""
+    return str(value)
+
+
+def choice(*allowed):
+    """Return a type taking one of ``allowed``, in any case."""
+
+    def pick(value):
+        if str(value).lower() not in allowed:
+            raise ValueError(value)
+        return str(value).lower()
+
+    pick.__name__ = "one of " + ", ".join(allowed)
+    return pick
+
+
+# argparse, and SettingError, name a value's type by its function's name.
 port.__name__ = "port number (0 to 65535)"
 positive_int.__name__ = "positive whole number"
+positive_number.__name__ = "positive number"
+boolean.__name__ = "boolean (1/0, true/false, yes/no or on/off)"
 stamp.__name__ = "time stamp like 2015-06-07T10:41:31.882Z"
+text.__name__ = "text"
+
+
+class Setting:
+    """One setting. ``flag`` is its command-line option (None: none); ``app``: whether create_app reads it.
+
+    A boolean setting's flag turns it on, or, with ``inverted``, off
+    (``--no-admin``).
+    """
+
+    def __init__(
+        self, key, kind, default, help, flag=None, metavar=None, controls=False, app=True, inverted=False, shown=None
+    ):
+        self.key = key
+        self.shown = default if shown is None else shown  # the default as --help and the docs write it
+        self.env = "HUB_" + key
+        self.kind = kind
+        self.default = default
+        self.help = help
+        self.flag = flag
+        self.metavar = metavar
+        self.controls = controls
+        self.app = app
+        self.inverted = inverted
+
+    @property
+    def dest(self):
+        return self.key.lower()
+
+    def read(self, value, source):
+        """Return ``value`` (text from ``source``, a variable or a flag) as this setting's type; SettingError if not."""
+        try:
+            return self.kind(value)
+        except (ValueError, TypeError):
+            raise SettingError("%s=%s is not a %s" % (source, value, self.kind.__name__)) from None
+
+    def from_environment(self, environ):
+        """Return the setting's value from ``environ``, or its default; SettingError naming the variable."""
+        if self.env not in environ:
+            return self.default
+        return self.read(environ[self.env], self.env)
+
+
+SETTINGS = [
+    Setting(
+        "HOST",
+        text,
+        "127.0.0.1",
+        "address to listen on; the default serves this machine only",
+        flag="--host",
+        app=False,
+    ),
+    Setting("PORT", port, 5000, "port to listen on; 0 takes a free one", flag="--port", app=False),
+    Setting(
+        "DATA_DIR", text, "data", "folder of the namespace files, created if missing", flag="--data-dir", shown="./data"
+    ),
+    Setting(
+        "MAX_BODY_SIZE",
+        positive_int,
+        1024 * 1024,
+        "largest request body accepted, in bytes",
+        flag="--max-body-size",
+        metavar="BYTES",
+    ),
+    Setting("THREADS", positive_int, 8, "requests served at once", flag="--threads", app=False),
+    Setting(
+        "MAX_BLOB_SIZE",
+        positive_int,
+        10 * 1024**3,
+        "largest blob a /v2/ push may upload, in bytes",
+        flag="--max-blob-size",
+        metavar="BYTES",
+        shown="10 GiB",
+    ),
+    Setting(
+        "USERS",
+        text,
+        None,
+        'turn accounts on with this users file: {"users": {"madams": {"password": "...",'
+        ' "orgs": ["acme"], "admin": true}}}',
+        flag="--users",
+        metavar="FILE",
+    ),
+    Setting(
+        "TOKEN_TTL",
+        positive_int,
+        300,
+        "seconds a /v2/ registry token lives, with accounts on",
+        flag="--token-ttl",
+        metavar="SECONDS",
+    ),
+    Setting(
+        "LOGIN_RATE",
+        positive_int,
+        10,
+        "failed logins a minute allowed for one user name or from one address, then 429",
+        flag="--login-rate",
+        metavar="N",
+    ),
+    Setting(
+        "LOG_FORMAT",
+        choice(*LOG_FORMATS),
+        "common",
+        "access log lines: common, or json (one JSON object a line)",
+        flag="--log-format",
+        app=False,
+    ),
+    Setting(
+        "LOG_LEVEL",
+        choice(*LOG_LEVELS),
+        "info",
+        "least important messages shown: debug, info (the access log), warning or error",
+        flag="--log-level",
+        app=False,
+    ),
+    Setting("QUIET", boolean, False, "no access log: warnings and errors only", flag="--quiet", app=False),
+    Setting("LOCK_TIMEOUT", positive_number, 10.0, "seconds to wait for a namespace's lock before answering 503"),
+    Setting("SYNC", boolean, True, "sync every write to disk before answering (--ephemeral turns it off)"),
+    Setting(
+        "SEED",
+        text,
+        None,
+        "namespace file, folder of them, or /_hub/state export to start from and reset to; only ever read",
+        flag="--seed",
+        metavar="PATH",
+        controls=True,
+    ),
+    Setting(
+        "EPHEMERAL",
+        boolean,
+        False,
+        "use a fresh temporary data directory, removed at exit; nothing is synced"
+        " to disk, since the data dies with the server anyway",
+        flag="--ephemeral",
+        controls=True,
+        app=False,
+    ),
+    Setting(
+        "FROZEN_TIME",
+        stamp,
+        None,
+        "start the clock frozen at STAMP, e.g. 2015-06-07T10:41:31.882Z",
+        flag="--frozen-time",
+        metavar="STAMP",
+        controls=True,
+    ),
+    Setting(
+        "JOURNAL_SIZE",
+        positive_int,
+        1000,
+        "requests kept in the journal",
+        flag="--journal-size",
+        metavar="N",
+        controls=True,
+    ),
+    Setting(
+        "ADMIN",
+        boolean,
+        True,
+        "the /_hub/ controls; --no-admin turns them off: every /_hub/ path is a 404",
+        flag="--no-admin",
+        controls=True,
+        inverted=True,
+    ),
+]
+BY_KEY = {setting.key: setting for setting in SETTINGS}
+DEFAULTS = {setting.key: setting.default for setting in SETTINGS if setting.app}
+
+
+def from_environment(environ):
+    """Return the application settings that ``HUB_*`` variables of ``environ`` set, read by type."""
+    return {
+        setting.key: setting.from_environment(environ) for setting in SETTINGS if setting.app and setting.env in environ
+    }

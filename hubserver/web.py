@@ -1,10 +1,20 @@
 """What every blueprint shares: the store, the accounts and the caller; routes in
 both slash forms; answers."""
 
-from flask import Response, current_app, g, jsonify
+from flask import Response, current_app, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
+
+from hubserver.accounts import ANONYMOUS, CONTROLS, HUB_API, REGISTRY
 
 STORE_KEY = "hubserver.store"
 ACCOUNTS_KEY = "hubserver.accounts"
+NAMESPACE_KEY = "hubserver.namespace"  # the WSGI environ's key for the URL's namespace, for the access log
+
+
+def note_namespace(response):
+    """Leave the URL's namespace in the WSGI environ, for the access log (an after-request hook)."""
+    request.environ[NAMESPACE_KEY] = (request.view_args or {}).get("namespace")
+    return response
 
 
 def store():
@@ -17,9 +27,26 @@ def accounts():
     return current_app.extensions[ACCOUNTS_KEY]
 
 
+def identify_caller():
+    """Find who the request comes from, once, with the credentials its surface takes (a before-request hook)."""
+    path = request.path
+    if path == "/v2" or path.startswith("/v2/"):
+        schemes = REGISTRY
+    elif path == "/_hub" or path.startswith("/_hub/"):
+        schemes = CONTROLS
+    else:
+        schemes = HUB_API
+    g.hub_caller = accounts().identify(request.headers.get("Authorization"), request.remote_addr, schemes)
+
+
+def request_caller():
+    """Return the Caller of this request."""
+    return g.get("hub_caller", ANONYMOUS)
+
+
 def caller():
     """Return the signed-in User, or None."""
-    return g.get("hub_user")
+    return request_caller().user
 
 
 def visible_repositories(namespace, user):
@@ -56,3 +83,21 @@ def json_answer(body, status):
     response = jsonify(body)
     response.status_code = status
     return response
+
+
+class DRFJSONProvider(DefaultJSONProvider):
+    """JSON as DRF's JSONRenderer writes it: compact, UTF-8, keys in their order, no newline at the end.
+
+    Like DRF, U+2028 and U+2029 are written escaped, so that a body is also
+    valid JavaScript.
+    """
+
+    sort_keys = False
+    ensure_ascii = False
+
+    def dumps(self, obj, **kwargs):
+        kwargs.setdefault("separators", (",", ":"))
+        return super().dumps(obj, **kwargs).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+    def response(self, *args, **kwargs):
+        return self._app.response_class(self.dumps(self._prepare_response_obj(args, kwargs)), mimetype=self.mimetype)

@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -36,28 +37,32 @@ def assert_field_errors(response, *fields):
 def running_server(data_dir, *arguments, env=None):
     """Run ``python hubserver.py --port 0`` on ``data_dir``; yield (process, base URL).
 
-    The server is stopped with SIGTERM at the end if it still runs.
+    The server's standard error (its access log, its messages) goes to a file
+    that ``process.log`` reads, so that however much it writes it never waits
+    on a pipe. The server is stopped with SIGTERM at the end if it still runs.
     """
-    process = subprocess.Popen(
-        [sys.executable, str(PROJECT / "hubserver.py"), "--port", "0", "--data-dir", str(data_dir), *arguments],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
-    try:
-        line = process.stdout.readline()
-        match = LISTENING.fullmatch(line)
-        if not match:
-            process.kill()
-            raise AssertionError("no listening line: %r; stderr: %s" % (line, process.stderr.read()))
-        yield process, match.group(1)
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=10)
-        process.stdout.close()
-        process.stderr.close()
+    with tempfile.TemporaryFile("w+") as errors:
+        process = subprocess.Popen(
+            [sys.executable, str(PROJECT / "hubserver.py"), "--port", "0", "--data-dir", str(data_dir), *arguments],
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
+        process.log = lambda: errors.seek(0) or errors.read()
+        try:
+            line = process.stdout.readline()
+            match = LISTENING.fullmatch(line)
+            if not match:
+                process.kill()
+                process.wait()
+                raise AssertionError("no listening line: %r; stderr: %s" % (line, process.log()))
+            yield process, match.group(1)
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=10)
+            process.stdout.close()
 
 
 class Answer:

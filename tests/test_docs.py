@@ -7,7 +7,7 @@ import pytest
 
 import hubserver
 from hubserver import cli
-from hubserver.settings import DEFAULTS
+from hubserver.settings import SETTINGS
 
 from helpers import PROJECT
 
@@ -45,10 +45,15 @@ def test_every_option_is_documented(action):
         assert "`%s`" % flag in REFERENCE, flag
 
 
-@pytest.mark.parametrize("key", DEFAULTS)
-def test_every_setting_is_documented(key):
-    assert "`%s`" % key in REFERENCE
-    assert "HUB_%s" % key in REFERENCE
+@pytest.mark.parametrize("setting", SETTINGS, ids=lambda setting: setting.key)
+def test_every_setting_is_documented_with_its_variable_and_flag(setting):
+    variable = re.compile(r"`%s\b" % setting.env)  # `HUB_PORT`, or `HUB_QUIET=true`
+    rows = [line for line in REFERENCE.splitlines() if line.startswith("|") and variable.search(line)]
+    assert rows, "%s is not in an options table" % setting.env
+    if setting.flag:
+        assert any("`%s`" % setting.flag in row for row in rows), "%s is not beside %s" % (setting.flag, setting.env)
+    if setting.app:
+        assert "| `%s` |" % setting.key in REFERENCE, "%s is not in the table of create_app's settings" % setting.key
 
 
 def test_ci_runs_the_readme_test_command():

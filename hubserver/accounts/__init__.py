@@ -6,17 +6,35 @@ from hubserver.accounts.errors import (
     AccessError,
     AccountsFileError,
     AuthenticationFailed,
+    BadRegistryToken,
     InvalidCredentials,
     NotAuthenticated,
     PermissionDenied,
     Throttled,
 )
-from hubserver.accounts.policy import DELETE, PULL, PUSH, Accounts, parse_basic
+from hubserver.accounts.policy import (
+    ANONYMOUS,
+    CONTROLS,
+    DELETE,
+    HUB_API,
+    PULL,
+    PUSH,
+    REGISTRY,
+    Accounts,
+    Caller,
+    parse_basic,
+)
 from hubserver.accounts.throttle import LoginThrottle
 from hubserver.accounts.users import User
 
 __all__ = [
+    "ANONYMOUS",
+    "CONTROLS",
     "DELETE",
+    "HUB_API",
+    "REGISTRY",
+    "BadRegistryToken",
+    "Caller",
     "PULL",
     "PUSH",
     "AccessError",

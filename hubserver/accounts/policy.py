@@ -13,9 +13,11 @@ import binascii
 import os
 
 from hubserver.accounts.api_tokens import derived_token
+from hubserver.accounts.bearer import BadBearer
 from hubserver.accounts.errors import (
     AccountsFileError,
     AuthenticationFailed,
+    BadRegistryToken,
     InvalidCredentials,
     NotAuthenticated,
     PermissionDenied,
@@ -25,6 +27,24 @@ from hubserver.storage.files import ParsedFileCache
 
 # What a registry token may grant on a repository.
 PULL, PUSH, DELETE = "pull", "push", "delete"
+# The credentials each surface takes: the hub API and the pages a hub API token; the controls Basic
+# credentials too; the registry its own tokens too.
+HUB_API, CONTROLS, REGISTRY = ("token",), ("token", "basic"), ("token", "basic", "bearer")
+
+
+class Caller:
+    """Who sent a request: ``user`` (None: anonymous), what its registry token grants (None: no token),
+    and whether it carried credentials at all."""
+
+    __slots__ = ("grants", "presented", "user")
+
+    def __init__(self, user, grants=None, presented=False):
+        self.user = user
+        self.grants = grants  # {(type, name): set of actions}
+        self.presented = presented
+
+
+ANONYMOUS = Caller(None)
 
 
 class Accounts:
@@ -80,24 +100,42 @@ class Accounts:
         self.check_password(username, password, client)
         return self.api_tokens.token_for(username)
 
-    def authenticate(self, authorization, client, basic=False):
-        """Return the User an ``Authorization`` header names, or None for none (or accounts off).
+    def identify(self, authorization, client, schemes=HUB_API):
+        """Return the Caller an ``Authorization`` header names (ANONYMOUS with accounts off, or none).
 
-        ``Token`` credentials count everywhere; ``Basic`` ones where
-        ``basic``. Raises AuthenticationFailed for credentials that are
-        malformed, unknown or wrong, and Throttled after too many failed logins.
+        ``schemes`` are the kinds of credentials that count; others are
+        anonymous. Raises AuthenticationFailed (BadRegistryToken for a
+        registry token) for credentials that are malformed, unknown, expired
+        or wrong, and Throttled after too many failed logins.
         """
-        if not self.enabled:
-            return None
-        scheme, _, credentials = (authorization or "").strip().partition(" ")
-        if scheme.lower() == "basic" and basic:
-            username, password = parse_basic(credentials)
-            try:
-                return self.check_password(username, password, client)
-            except InvalidCredentials:
-                raise AuthenticationFailed("Invalid username/password.") from None
-        if scheme.lower() != "token":
-            return None
+        if not self.enabled or not authorization:
+            return ANONYMOUS
+        scheme, _, credentials = authorization.strip().partition(" ")
+        scheme = scheme.lower()
+        if scheme not in schemes:
+            return ANONYMOUS
+        if scheme == "bearer":
+            return self._bearer(credentials.strip())
+        return Caller(self._basic(credentials, client) if scheme == "basic" else self._token(credentials), None, True)
+
+    def _basic(self, credentials, client):
+        username, password = parse_basic(credentials)
+        try:
+            return self.check_password(username, password, client)
+        except InvalidCredentials:
+            raise AuthenticationFailed("Invalid username/password.") from None
+
+    def _bearer(self, token):
+        try:
+            subject, grants = self.bearer.verify(token)
+        except BadBearer:
+            raise BadRegistryToken() from None
+        user = None if subject is None else self.user(subject)
+        if subject is not None and user is None:  # its user has left the users file
+            raise BadRegistryToken()
+        return Caller(user, grants, True)
+
+    def _token(self, credentials):
         parts = credentials.split()
         if not parts:
             raise AuthenticationFailed("Invalid token header. No credentials provided.")

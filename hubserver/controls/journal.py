@@ -8,36 +8,13 @@ password or a token) is masked as it is recorded, so the journal never holds one
 import json
 import threading
 from collections import deque
-from urllib.parse import parse_qsl, urlencode
 
 from werkzeug.wrappers import Request
 
+from hubserver.redaction import masked, masked_query, may_hold_secret
 from hubserver.v1.bodies import FORM_TYPES, JSON_TYPE
 
 BODY_LIMIT = 64 * 1024
-MASK = "***"
-SECRET_KEYS = frozenset(["password", "token", "access_token", "refresh_token"])
-SECRET_MARKS = (b"password", b"token")  # what every secret key's name holds
-
-
-def masked(value):
-    """Return ``value`` with the value of every secret key (a password, a token) replaced by ``***``."""
-    if isinstance(value, dict):
-        return {key: MASK if key in SECRET_KEYS else masked(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [masked(item) for item in value]
-    return value
-
-
-def may_hold_secret(data):
-    """Tell whether raw bytes may hold a secret key, cheaply: most requests do not."""
-    return any(mark in data for mark in SECRET_MARKS)
-
-
-def masked_query(query):
-    """Return a query string with the value of every secret parameter replaced by ``***``."""
-    pairs = parse_qsl(query, keep_blank_values=True)
-    return urlencode([(key, MASK if key in SECRET_KEYS else value) for key, value in pairs])
 
 
 def parsed_body(data, content_type):
@@ -71,8 +48,7 @@ class Journal:
         if body is not None and may_hold_secret(body):
             parsed = parsed_body(body, content_type)  # masked now, kept as JSON
             body, content_type = (None, "") if parsed is None else (json.dumps(parsed).encode(), JSON_TYPE)
-        if may_hold_secret(query.encode("latin-1", "replace")):
-            query = masked_query(query)
+        query = masked_query(query)
         entry = [time, method, path, query, None, namespace, body, content_type]
         with self._lock:
             self._entries.append(entry)

@@ -31,18 +31,25 @@ JOURNALED_TYPES = (JSON_TYPE, *FORM_TYPES)
 
 
 class Admin:
-    """What the controls act on: the store and its seed, the clock, the journal, the fault rules."""
+    """What the controls act on: the store and its seed, the clock, the journal, the fault rules.
 
-    def __init__(self, store, clock, seed, journal_size):
+    ``forget(namespace)`` is called after every reset and state import (with
+    None for all namespaces), to drop what belonged to the data it replaced:
+    the registry's blobs no repository holds and its upload sessions.
+    """
+
+    def __init__(self, store, clock, seed, journal_size, forget):
         self.store = store
         self.clock = clock
         self.seed = seed
         self.journal = Journal(journal_size)
         self.faults = FaultRules()
+        self.forget = forget
 
     def reset(self, namespace=None):
         """Go back to the seed: all of it, or one namespace's data only."""
         state.restore(self.store, self.seed, only=namespace)
+        self.forget(namespace)
         if namespace is None:
             self.journal.clear()
             self.faults.clear()
@@ -57,9 +64,9 @@ def admin():
     return current_app.extensions[ADMIN_KEY]
 
 
-def install(app, store, clock, seed, journal_size):
-    """Turn the controls on for ``app``: the blueprint, the journal and the faults."""
-    app.extensions[ADMIN_KEY] = Admin(store, clock, seed, journal_size)
+def install(app, store, clock, seed, journal_size, forget):
+    """Turn the controls on for ``app``: the blueprint, the journal and the faults (``forget``: see Admin)."""
+    app.extensions[ADMIN_KEY] = Admin(store, clock, seed, journal_size, forget)
     app.register_blueprint(blueprint)
     app.before_request(journal_and_faults)
     app.after_request(note_status)
@@ -149,8 +156,7 @@ def _drop_connection():
 @blueprint.before_request
 def require_admin():
     """Let only an admin through, with accounts on: anonymous callers get 401, other users 403."""
-    accounts = web.accounts()
-    accounts.check_admin(accounts.authenticate(request.headers.get("Authorization"), request.remote_addr, basic=True))
+    web.accounts().check_admin(web.caller())
 
 
 @web.route(blueprint, "/health", ["GET"])
@@ -182,6 +188,7 @@ def put_state():
     except state.InvalidState as error:
         raise ValidationError({"non_field_errors": error.problems}) from None
     state.restore(admin().store, namespaces)
+    admin().forget(None)
     return web.no_content()
 
 

@@ -16,10 +16,10 @@ does not exist: a known caller gets the route's own "unknown" answer, an
 anonymous one the challenge, whether or not the repository is there.
 """
 
-from flask import g, request
+from flask import request
 
 from hubserver import web
-from hubserver.accounts import DELETE, PULL, PUSH, AuthenticationFailed, BadBearer, InvalidCredentials
+from hubserver.accounts import DELETE, PULL, PUSH
 from hubserver.names import is_repo_path
 from hubserver.registry.errors import RegistryError
 
@@ -27,17 +27,6 @@ SERVICE = "hubserver"
 CATALOG = ("registry", "catalog")
 # The actions a challenge asks for, by the action a request needs (a push also reads, as clients ask).
 ASKED = {PULL: "pull", PUSH: "pull,push", DELETE: "delete"}
-
-
-class Caller:
-    """Who sent a request: ``user`` (None: anonymous), and what its token grants (None: no token)."""
-
-    __slots__ = ("grants", "presented", "user")
-
-    def __init__(self, user, grants=None, presented=True):
-        self.user = user
-        self.grants = grants  # {(type, name): set of actions}, for a registry token
-        self.presented = presented  # whether the request carried credentials at all
 
 
 def repository_scope(namespace, repo_name, action):
@@ -64,32 +53,8 @@ def narrow_token(who, scope):
 
 
 def caller():
-    """Return the Caller of this request (found once a request); 401 for credentials that do not hold."""
-    found = g.get("registry_caller")
-    if found is None:
-        found = g.registry_caller = _identify()
-    return found
-
-
-def _identify():
-    accounts = web.accounts()
-    header = request.headers.get("Authorization", "")
-    if not accounts.enabled:
-        return Caller(None)
-    scheme, _, credentials = header.strip().partition(" ")
-    if scheme.lower() == "bearer":
-        try:
-            subject, grants = accounts.bearer.verify(credentials.strip())
-        except BadBearer:
-            raise challenge(error="invalid_token") from None
-        user = None if subject is None else accounts.user(subject)
-        if subject is not None and user is None:  # its user has left the users file
-            raise challenge(error="invalid_token")
-        return Caller(user, grants)
-    try:
-        return Caller(accounts.authenticate(header, request.remote_addr, basic=True), presented=bool(header))
-    except (AuthenticationFailed, InvalidCredentials):
-        raise challenge() from None
+    """Return the Caller of this request: identified once, by the hook every request goes through."""
+    return web.request_caller()
 
 
 def authorize(namespace, repo_name, action):

@@ -16,7 +16,7 @@ import time
 import uuid
 from contextlib import suppress
 
-from hubserver.names import is_digest
+from hubserver.names import digest_of, digest_of_image, image_id_of, is_digest
 from hubserver.storage.files import fsync_folder
 
 CHUNK = 1024 * 1024
@@ -64,7 +64,7 @@ class BlobStore:
         """Return the file of a blob (which may not exist); ValueError for a bad digest."""
         if not is_digest(digest):
             raise ValueError("not a sha256 digest: %r" % (digest,))
-        hexdigest = digest.split(":", 1)[1]
+        hexdigest = image_id_of(digest)
         return os.path.join(self.blobs, hexdigest[:2], hexdigest)
 
     def size(self, digest):
@@ -83,7 +83,7 @@ class BlobStore:
         """Store small bytes (a manifest) as a blob; return its digest."""
         upload = self.start()
         self.append(upload, [data])
-        return self.finish(upload, "sha256:" + hashlib.sha256(data).hexdigest())
+        return self.finish(upload, digest_of(data))
 
     def delete(self, digest):
         """Remove a blob; tell whether there was one."""
@@ -99,8 +99,8 @@ class BlobStore:
             return
         for prefix in sorted(os.listdir(self.blobs)):
             for name in sorted(os.listdir(os.path.join(self.blobs, prefix))):
-                if is_digest("sha256:" + name):
-                    yield "sha256:" + name
+                if is_digest(digest_of_image(name)):
+                    yield digest_of_image(name)
 
     # Uploads
 
@@ -182,7 +182,7 @@ class BlobStore:
         if not is_digest(digest):
             raise DigestMismatch(digest)
         _, hasher = self._hasher(upload, path, size)
-        if "sha256:" + hasher.hexdigest() != digest:
+        if digest_of_image(hasher.hexdigest()) != digest:
             raise DigestMismatch(digest)
         target = self.path(digest)
         os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -205,6 +205,19 @@ class BlobStore:
         except FileNotFoundError:
             return False
         return True
+
+    def cancel_uploads(self, prefix=None):
+        """Cancel every upload session (whose owner starts with ``prefix``, if given); return how many."""
+        if not os.path.isdir(self.uploads):
+            return 0
+        cancelled = 0
+        for name in os.listdir(self.uploads):
+            if name.endswith(OWNER_SUFFIX):
+                continue
+            owner = self.owner(name)
+            if (prefix is None or (owner or "").startswith(prefix)) and self.cancel(name):
+                cancelled += 1
+        return cancelled
 
     def expire_uploads(self, now=None):
         """Remove uploads not written to for a day; return how many."""

@@ -4,6 +4,8 @@ Codes, statuses and messages are those of the OCI distribution spec, worded
 as the CNCF distribution registry words them.
 """
 
+from hubserver.errors import AnswerError
+
 CODES = {
     "BLOB_UNKNOWN": (404, "blob unknown to registry"),
     "BLOB_UPLOAD_INVALID": (400, "blob upload invalid"),
@@ -25,7 +27,7 @@ CODES = {
 }
 
 
-class RegistryError(Exception):
+class RegistryError(AnswerError):
     """An answer in the registry protocol's error shape.
 
     ``detail`` is the error's detail; a list of details gives one error of the
@@ -39,7 +41,12 @@ class RegistryError(Exception):
         self.message = message
         self.details = detail if isinstance(detail, list) else [detail]
         self.status = status or default_status
-        self.headers = headers or {}
+        self.registry_code = code
+        self._headers = headers or {}
+
+    def headers(self):
+        """Return the headers that go with the answer."""
+        return self._headers
 
     def body(self):
         """Return the error body."""

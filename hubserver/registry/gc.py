@@ -1,4 +1,4 @@
-"""Garbage collection: remove the blobs that belong to no repository.
+"""Garbage collection: remove the blobs that belong to no repository; and what a reset leaves behind.
 
 A blob is kept while a repository holds it: uploaded or mounted into it, or
 named by one of its manifests (or a manifest itself). Run it while nothing is
@@ -28,3 +28,13 @@ def collect(store, blobs):
             if blobs.delete(digest):
                 count += 1
     return count, freed
+
+
+def forget(store, blobs, namespace=None):
+    """Drop what a reset (of ``namespace``, or of everything) left of /v2/: unheld blobs, and upload sessions.
+
+    After it, a blob pushed before the reset answers 404, as does an upload
+    session opened before it: in the namespace reset, or anywhere.
+    """
+    blobs.cancel_uploads(None if namespace is None else namespace + "/")
+    collect(store, blobs)

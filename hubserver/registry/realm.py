@@ -15,7 +15,7 @@ of public repositories.
 from flask import request
 
 from hubserver import web
-from hubserver.accounts import AuthenticationFailed, BadBearer, InvalidCredentials
+from hubserver.accounts import BadBearer, InvalidCredentials
 from hubserver.registry import auth
 from hubserver.registry.errors import RegistryError
 from hubserver.registry.views import blueprint
@@ -39,10 +39,7 @@ def token_answer(user, scopes, with_refresh):
 @web.route(blueprint, "/token", ["GET"])
 def get_token():
     """Give a registry token for the scopes asked for (Docker's token protocol)."""
-    try:
-        user = web.accounts().authenticate(request.headers.get("Authorization"), request.remote_addr, basic=True)
-    except AuthenticationFailed:
-        raise refused() from None
+    user = web.caller()  # identified already: Basic credentials, or a hub API token, or none
     scopes = [scope for value in request.args.getlist("scope") for scope in value.split()]
     return token_answer(user, scopes, request.args.get("offline_token") == "true")
 

@@ -7,14 +7,13 @@ manifest GET is a pull. Answers follow the CNCF distribution registry where
 the spec lets a registry choose.
 """
 
-import hashlib
 import re
 
 from flask import Blueprint, Response, current_app, request, send_file
 
 from hubserver import web
 from hubserver.accounts import DELETE, PULL, PUSH
-from hubserver.names import is_digest
+from hubserver.names import digest_of, digest_of_image, is_digest, is_tag
 from hubserver.registry import auth, manifests
 from hubserver.registry.blobs import (
     DigestMismatch,
@@ -122,7 +121,7 @@ def tags_list(namespace, repo_name):
     if repository is None:
         raise RegistryError("NAME_UNKNOWN", {"name": "%s/%s" % (namespace, repo_name)})
     known = {entry["digest"] for entry in repository["manifests"]}
-    tags = sorted(entry["tag"] for entry in repository["tags"] if "sha256:" + entry["image_id"] in known)
+    tags = sorted(entry["tag"] for entry in repository["tags"] if digest_of_image(entry["image_id"]) in known)
     page, link = paged(tags)
     return web_answer({"name": "%s/%s" % (namespace, repo_name), "tags": page}, link)
 
@@ -335,6 +334,8 @@ def get_manifest(namespace, repo_name, reference):
         manifest = store.manifest(namespace, repo_name, reference)
     except (ManifestNotFound, RepositoryNotFound):
         raise RegistryError("MANIFEST_UNKNOWN", {"reference": reference}) from None
+    if blobs.size(manifest["digest"]) is None:  # imported with a state, without its bytes
+        raise RegistryError("MANIFEST_UNKNOWN", {"reference": reference})
     headers = manifest_headers(manifest["digest"], manifest["media_type"], manifest["size"])
     if request.method == "HEAD":
         response = Response(status=200, headers=headers)
@@ -355,11 +356,11 @@ def put_manifest(namespace, repo_name, reference):
         media_type, document = manifests.parse(data, request.headers.get("Content-Type", ""))
     except manifests.InvalidManifest as error:
         raise RegistryError("MANIFEST_INVALID", str(error)) from None
-    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    digest = digest_of(data)
     tag = None if reference.startswith("sha256:") else reference
     if tag is None and reference != digest:
         raise RegistryError("DIGEST_INVALID", {"digest": reference})
-    if tag is not None and not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}", tag):
+    if tag is not None and not is_tag(tag):
         raise RegistryError("MANIFEST_INVALID", {"tag": tag})
     check_references(repository, media_type, document)
     blobs.put_bytes(data)

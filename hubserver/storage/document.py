@@ -13,7 +13,7 @@ of the later keys' contents, and written back as format 3.
 import json
 
 from hubserver.clock import is_timestamp
-from hubserver.names import is_digest, is_image_id, is_namespace, is_repo_path, is_tag
+from hubserver.names import TEXT_LIMITS, is_digest, is_image_id, is_namespace, is_repo_path, is_tag
 from hubserver.storage.errors import CorruptNamespace
 
 FORMAT = 3
@@ -43,10 +43,10 @@ def _is_bool(value):
 # repo_name, tags and starred_by need more than a look at the value alone.
 REPOSITORY_CHECKS = {
     "repo_name": None,
-    "description": _is_text(1000),
-    "full_description": _is_text(100_000),
+    "description": _is_text(TEXT_LIMITS["description"]),
+    "full_description": _is_text(TEXT_LIMITS["full_description"]),
     "is_public": _is_bool,
-    "logo": _is_text(255),
+    "logo": _is_text(TEXT_LIMITS["logo"]),
     "is_automated": _is_bool,
     "created": is_timestamp,
     "updated": is_timestamp,

@@ -1,17 +1,26 @@
-"""Domain exceptions raised by the store; the web layer maps each to one answer."""
+"""Domain exceptions raised by the store, each knowing its answer (``hubserver.errors``)."""
 
 import errno
 
+from hubserver.errors import AnswerError
 
-class StorageError(Exception):
-    """Base of every error the store raises on purpose."""
+
+class StorageError(AnswerError):
+    """Base of every error the store raises on purpose: a server-side trouble (500) unless it says otherwise."""
 
     def __init__(self, message, namespace):
         super().__init__(message)
         self.namespace = namespace
 
 
-class RepositoryNotFound(StorageError):
+class NotFound(StorageError):
+    """Something asked for does not exist; the hub API says only that (404)."""
+
+    status = 404
+    detail = "Not found."
+
+
+class RepositoryNotFound(NotFound):
     """The repository does not exist."""
 
     def __init__(self, namespace, repo_name):
@@ -19,7 +28,7 @@ class RepositoryNotFound(StorageError):
         self.repo_name = repo_name
 
 
-class TagNotFound(StorageError):
+class TagNotFound(NotFound):
     """The repository exists but the tag does not."""
 
     def __init__(self, namespace, repo_name, tag):
@@ -28,7 +37,7 @@ class TagNotFound(StorageError):
         self.tag = tag
 
 
-class ManifestNotFound(StorageError):
+class ManifestNotFound(NotFound):
     """The repository holds no manifest of that tag or digest."""
 
     def __init__(self, namespace, repo_name, reference):
@@ -39,6 +48,8 @@ class ManifestNotFound(StorageError):
 
 class RepositoryExists(StorageError):
     """A repository of that name exists already."""
+
+    status = 409
 
     def __init__(self, namespace, repo_name):
         super().__init__("Repository %s/%s already exists." % (namespace, repo_name), namespace)
@@ -59,6 +70,8 @@ class CorruptNamespace(StorageError):
 class NamespaceBusy(StorageError):
     """The namespace lock was not obtained in time."""
 
+    status = 503
+
     def __init__(self, namespace, timeout):
         super().__init__(
             "Namespace %s is busy: its lock was not obtained within %g s." % (namespace, timeout),
@@ -71,9 +84,10 @@ class DiskTrouble(StorageError):
     """The disk refused a write (full, read-only, not allowed); nothing of it was stored."""
 
     def __init__(self, namespace, error):
+        what = "A blob" if namespace is None else "Namespace %s" % namespace  # None: a blob's write
         super().__init__(
-            "Namespace %s was not written: %s. Nothing of this change was stored; earlier data is intact."
-            % (namespace, error.strerror or error),
+            "%s was not written: %s. Nothing of this change was stored; earlier data is intact."
+            % (what, error.strerror or error),
             namespace,
         )
         self.errno = error.errno
@@ -82,9 +96,13 @@ class DiskTrouble(StorageError):
 class DiskFull(DiskTrouble):
     """No space left (ENOSPC) or quota exceeded (EDQUOT)."""
 
+    status = 507
+
 
 class DiskUnwritable(DiskTrouble):
     """A read-only file system, or a folder hubserver may not write."""
+
+    status = 503
 
 
 DISK_ERRORS = {

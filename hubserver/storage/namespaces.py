@@ -14,7 +14,7 @@ import os
 import threading
 from contextlib import contextmanager
 
-from hubserver.names import is_namespace
+from hubserver.names import digest_of_image, image_id_of, is_namespace
 from hubserver.storage import document, log
 from hubserver.storage.commits import GroupCommit, WriterTimeout
 from hubserver.storage.compaction import IdleCompactor
@@ -192,7 +192,7 @@ class NamespaceStore:
             if all(known["digest"] != manifest["digest"] for known in repository["manifests"]):
                 repository["manifests"] = repository["manifests"] + [dict(manifest)]
             if tag:
-                self._push_tag(repository, tag, manifest["digest"].split(":", 1)[1])
+                self._push_tag(repository, tag, image_id_of(manifest["digest"]))
             repositories[repo_name] = repository
 
         self._change(namespace, repo_name, record)
@@ -237,7 +237,7 @@ class NamespaceStore:
         digest = reference
         if not reference.startswith("sha256:"):
             entry = next((entry for entry in repository["tags"] if entry["tag"] == reference), None)
-            digest = None if entry is None else "sha256:" + entry["image_id"]
+            digest = None if entry is None else digest_of_image(entry["image_id"])
         found = next((known for known in repository["manifests"] if known["digest"] == digest), None)
         if found is None:
             raise ManifestNotFound(namespace, repo_name, reference)
@@ -260,7 +260,7 @@ class NamespaceStore:
             current = self._existing(repositories, namespace, repo_name)
             if all(known["digest"] != digest for known in current["manifests"]):
                 raise ManifestNotFound(namespace, repo_name, digest)
-            image_id = digest.split(":", 1)[1]
+            image_id = image_id_of(digest)
             tagged = any(entry["image_id"] == image_id for entry in current["tags"])
             repository = self._edit(repositories, namespace, repo_name) if tagged else dict(current)
             repository["manifests"] = [known for known in current["manifests"] if known["digest"] != digest]

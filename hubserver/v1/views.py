@@ -7,7 +7,7 @@ one error handler.
 
 from urllib.parse import quote
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, current_app, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import NotFound
 
@@ -21,11 +21,6 @@ from hubserver.web import accounts, caller, store, visible_repositories
 blueprint = Blueprint("api", __name__, url_prefix="/v1")
 LIST_ITEMS_KEY = "hubserver.list_items"
 REPOSITORY = "/repositories/<namespace>/<repo_name>/"
-
-
-def identify_caller():
-    """Find who the request comes from (a before-request hook, with accounts on)."""
-    g.hub_user = accounts().authenticate(request.headers.get("Authorization"), request.remote_addr)
 
 
 def shown(namespace, repository, user):
@@ -99,7 +94,7 @@ def list_repositories(namespace):
     items = current_app.extensions[LIST_ITEMS_KEY]
     dumps = current_app.json.dumps
     # The page as RepositoryPageSchema declares it, assembled from each item's kept JSON text.
-    body = '{"count":%d,"next":%s,"previous":%s,"results":[%s]}\n' % (
+    body = '{"count":%d,"next":%s,"previous":%s,"results":[%s]}' % (
         count,
         dumps(next_link),
         dumps(previous_link),
