@@ -83,6 +83,12 @@ stamp.__name__ = "time stamp like 2015-06-07T10:41:31.882Z"
 text.__name__ = "text"
 
 
+def _described(kind):
+    """Return what a value of ``kind`` is, as a sentence says it: "a port number", "one of json, common"."""
+    name = kind.__name__
+    return name if name.startswith("one of") else "a " + name
+
+
 class Setting:
     """One setting. ``flag`` is its command-line option (None: none); ``app``: whether create_app reads it.
 
@@ -114,7 +120,7 @@ class Setting:
         try:
             return self.kind(value)
         except (ValueError, TypeError):
-            raise SettingError("%s=%s is not a %s" % (source, value, self.kind.__name__)) from None
+            raise SettingError("%s=%s is not %s" % (source, value, _described(self.kind))) from None
 
     def from_environment(self, environ):
         """Return the setting's value from ``environ``, or its default; SettingError naming the variable."""

@@ -450,3 +450,17 @@ def test_pages_and_the_openapi_document_name_no_private_repository(hub):
     missing = hub.get("/ui/madams/nothing", headers={"Accept": "text/html"})
     assert hidden.status_code == missing.status_code == 404
     assert hidden.get_data(as_text=True).replace("priv", "nothing") == missing.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/ui/madams", "/ui/madams/pub"])
+def test_a_stale_token_on_a_page_is_a_401_page_not_a_500(hub, path):
+    response = hub.get(path, headers={"Authorization": "Token " + "f" * 40, "Accept": "text/html"})
+    assert response.status_code == 401
+    assert response.mimetype == "text/html" and "Invalid token." in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/v1/repositories/madams/", "/v1/repositories/madams/pub", "/"])
+def test_a_stale_token_on_the_hub_api_is_drfs_401(hub, path):
+    response = hub.get(path, headers={"Authorization": "Token " + "f" * 40})
+    assert_error(response, 401, INVALID_TOKEN)
+    assert response.headers["WWW-Authenticate"] == "Token"

@@ -1,5 +1,6 @@
 """The test-double controls under /_hub/: health, reset, state, clock, journal, faults."""
 
+import hashlib
 import json
 
 import pytest
@@ -415,3 +416,63 @@ def test_admin_paths_answer_with_and_without_a_trailing_slash(client):
     assert client.get("/_hub/health/").status_code == 200
     assert client.post("/_hub/reset/").status_code == 204
     assert_error(client.patch("/_hub/clock"), 405, {"detail": 'Method "PATCH" not allowed.'})
+
+
+# Reset resets /v2/ too
+
+
+def pushed_blob(client, name, data):
+    location = client.post("/v2/%s/blobs/uploads/" % name).headers["Location"].replace("http://localhost", "")
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    assert client.put(location + "?digest=" + digest, data=data).status_code == 201
+    return digest
+
+
+@pytest.mark.parametrize("query", ["", "?namespace=madams"], ids=["everything", "one namespace"])
+def test_a_blob_pushed_before_a_reset_is_gone_after_it(client, data_dir, query):
+    digest = pushed_blob(client, "madams/app", b"pushed before the reset")
+    assert client.head("/v2/madams/app/blobs/" + digest).status_code == 200
+    assert client.post("/_hub/reset" + query).status_code == 204
+    assert client.head("/v2/madams/app/blobs/" + digest).status_code == 404
+    assert not list((data_dir / "_blobs" / "sha256").rglob(digest[7:]))  # the bytes, too
+    assert client.get("/v2/_catalog").get_json() == {"repositories": []}
+
+
+@pytest.mark.parametrize("query", ["", "?namespace=madams"], ids=["everything", "one namespace"])
+def test_an_upload_opened_before_a_reset_is_unknown_after_it(client, query):
+    location = client.post("/v2/madams/app/blobs/uploads/").headers["Location"].replace("http://localhost", "")
+    assert client.get(location).status_code == 204
+    client.post("/_hub/reset" + query)
+    response = client.get(location)
+    assert (response.status_code, response.get_json()["errors"][0]["code"]) == (404, "BLOB_UPLOAD_UNKNOWN")
+
+
+def test_a_reset_of_one_namespace_keeps_the_others_blobs_and_uploads(client):
+    kept = pushed_blob(client, "acme/app", b"acme's layer")
+    location = client.post("/v2/acme/app/blobs/uploads/").headers["Location"].replace("http://localhost", "")
+    client.post("/_hub/reset?namespace=madams")
+    assert client.head("/v2/acme/app/blobs/" + kept).status_code == 200
+    assert client.get(location).status_code == 204
+
+
+def test_state_export_and_import_carry_manifests_tags_and_blobs_but_no_bytes(client, tmp_path):
+    layer, config = pushed_blob(client, "madams/app", b"layer"), pushed_blob(client, "madams/app", b"{}")
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": 2},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": 5}],
+        }
+    ).encode()
+    client.put("/v2/madams/app/manifests/v1", data=manifest, content_type="application/vnd.oci.image.manifest.v1+json")
+    exported = client.get("/_hub/state").get_json()
+    repository = exported["namespaces"][0]["repositories"][0]
+    assert [entry["tag"] for entry in repository["tags"]] == ["v1"]
+    assert [entry["media_type"] for entry in repository["manifests"]] == ["application/vnd.oci.image.manifest.v1+json"]
+    assert sorted(repository["blobs"]) == sorted([layer, config])
+    elsewhere = hubserver.create_app({"DATA_DIR": str(tmp_path / "elsewhere")}).test_client()
+    assert elsewhere.put("/_hub/state", json=exported).status_code == 204
+    assert elsewhere.get("/v2/madams/app/tags/list").get_json()["tags"] == ["v1"]
+    missing = elsewhere.get("/v2/madams/app/manifests/v1")  # the record came; its bytes did not
+    assert (missing.status_code, missing.get_json()["errors"][0]["code"]) == (404, "MANIFEST_UNKNOWN")

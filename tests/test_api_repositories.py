@@ -1,5 +1,7 @@
 """The repository endpoints of the seed: create, list, detail, update, delete."""
 
+import json
+
 import pytest
 
 from helpers import STAMP, assert_error, assert_field_errors
@@ -424,3 +426,13 @@ def test_a_listed_repository_shows_its_changes_at_once(client, make_repository):
     assert client.get("/v1/repositories/madams/").get_json()["results"][0]["description"] == "after"
     client.put("/v1/repositories/madams/repo/tags/latest", json={"image_id": "a" * 64})
     assert client.get("/v1/repositories/madams/").get_json()["results"][0]["upload"] == 1
+
+
+def test_a_list_answer_is_written_exactly_as_drfs_renderer_writes_it(client, make_repository):
+    make_repository(description="café ☕")
+    make_repository(repo_name="second")
+    response = client.get("/v1/repositories/madams/?page_size=1")
+    expected = json.dumps(response.get_json(), separators=(",", ":"), ensure_ascii=False).encode()
+    assert response.data == expected  # compact throughout, UTF-8, no newline at the end
+    detail = client.get("/v1/repositories/madams/repo")
+    assert detail.data == json.dumps(detail.get_json(), separators=(",", ":"), ensure_ascii=False).encode()

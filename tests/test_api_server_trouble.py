@@ -4,6 +4,7 @@ import filelock
 import pytest
 
 import hubserver
+from hubserver.storage import StorageError
 
 from helpers import assert_error
 
@@ -53,3 +54,34 @@ def test_an_unexpected_error_is_a_json_500(app, client, monkeypatch):
 
     monkeypatch.setattr(app.extensions["hubserver.store"], "list_repositories", explode)
     assert_error(client.get("/v1/repositories/madams/"), 500, {"detail": "A server error occurred."})
+
+
+class QuotaExceeded(StorageError):
+    """A kind of storage error no handler was ever told about."""
+
+    status = 429
+    detail = "The namespace's quota is used up."
+    registry_code = "DENIED"
+
+
+@pytest.mark.parametrize(
+    "path, status, shape",
+    [
+        ("/v1/repositories/madams/", 429, {"detail": "The namespace's quota is used up."}),
+        (
+            "/v2/madams/app/tags/list",
+            429,
+            {"errors": [{"code": "DENIED", "message": "requested access to the resource is denied", "detail": None}]},
+        ),
+    ],
+)
+def test_a_new_storage_error_is_answered_from_its_own_attributes(app, client, monkeypatch, path, status, shape):
+    def quota(*arguments, **keywords):
+        raise QuotaExceeded("quota", "madams")
+
+    monkeypatch.setattr(app.extensions["hubserver.store"], "list_repositories", quota)
+    monkeypatch.setattr(app.extensions["hubserver.store"], "find_repository", quota)
+    response = client.get(path)
+    assert (response.status_code, response.get_json()) == (status, shape)
+    page = client.get("/ui/madams", headers={"Accept": "text/html"})
+    assert page.status_code == 429 and "quota is used up" in page.get_data(as_text=True)
