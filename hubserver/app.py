@@ -12,7 +12,7 @@ from flask import Flask, jsonify, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from hubserver import openapi, settings, web
+from hubserver import guard, limits, openapi, settings, web
 from hubserver.accounts import Accounts, BadRegistryToken, BearerTokens, LoginThrottle, TokenStore
 from hubserver.clock import Clock
 from hubserver.controls import views as controls
@@ -80,8 +80,7 @@ def create_app(config=None):
         str(app.config["DATA_DIR"]), clock, float(app.config["LOCK_TIMEOUT"]), sync=bool(app.config["SYNC"])
     )
     seed = state.read_seed(app.config["SEED"]) if app.config["SEED"] else {}
-    for namespace, repositories in seed.items():  # the seed's namespaces replace theirs; others stay
-        store.replace_namespace(namespace, repositories)
+    store.replace_namespaces(seed)  # the seed's namespaces replace theirs, all or none; others stay
     users = app.config["USERS"]
     app.extensions[web.STORE_KEY] = store
     app.extensions[web.ACCOUNTS_KEY] = accounts = Accounts(
@@ -93,10 +92,17 @@ def create_app(config=None):
     if accounts.enabled:
         accounts.check_users_file()
     app.extensions[v1.LIST_ITEMS_KEY] = v1.ListItems(app.json.dumps)
-    app.extensions[registry.BLOBS_KEY] = blobs = BlobStore(store.data_dir, int(app.config["MAX_BLOB_SIZE"]))
+    app.extensions[registry.BLOBS_KEY] = blobs = BlobStore(
+        store.data_dir, int(app.config["MAX_BLOB_SIZE"]), store.lock_timeout
+    )
     app.extensions[registry.LINKS_KEY] = Links(blobs)
     app.url_map.merge_slashes = False  # "a//b" is a 404, never an HTML redirect
     app.url_map.redirect_defaults = False  # /v2/library/x is as good as /v2/x: no redirect
+    app.extensions[limits.LIMITS_KEY] = limits.BodyLimits(
+        int(app.config["MAX_BODY_SIZE"]), blobs.max_size, accounts.enabled, bool(app.config["ADMIN"])
+    )
+    app.before_request(limits.apply)  # first: every later reader of the body keeps to it
+    app.before_request(guard.refuse_bad_text)  # then: before the journal, the faults, the views
     app.register_blueprint(v1.blueprint)
     app.register_blueprint(registry.blueprint)
     app.register_blueprint(ui.blueprint)

@@ -109,7 +109,7 @@ def listening_server(app, options):
     except socket.gaierror:
         raise CannotStart("%s is not a host name or an address (--host)" % options.host) from None
     try:
-        return make_server(app, options.host, options.port, options.threads, options.max_blob_size, options.log_format)
+        return make_server(app, options.host, options.port, options.threads, options.log_format)
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             reason = "%s is already in use" % address
@@ -143,9 +143,10 @@ def serve(options, data_dir):
             file=sys.stderr,
         )
         return 1
-    print("hubserver listening on %s" % url_of(options.host, server.effective_port), flush=True)
     try:
-        run(server)
+        run(
+            server, lambda: print("hubserver listening on %s" % url_of(options.host, server.effective_port), flush=True)
+        )
     finally:
         close(app)
     return 0
@@ -177,7 +178,11 @@ def collect_garbage(argv):
     )
     args = parser.parse_args(argv)
     store = NamespaceStore(args.data_dir, Clock())
-    count, freed = gc.collect(store, BlobStore(store.data_dir, DEFAULTS["MAX_BLOB_SIZE"]))
+    try:
+        count, freed = gc.collect(store, BlobStore(store.data_dir, DEFAULTS["MAX_BLOB_SIZE"]))
+    except StorageError as error:
+        print("hubserver gc: nothing removed: %s" % error, file=sys.stderr)
+        return 1
     print("removed %d unreferenced blob(s), %d bytes" % (count, freed))
     return 0
 

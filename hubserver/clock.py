@@ -14,6 +14,14 @@ from datetime import datetime, timedelta, timezone
 
 _STAMP_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z", re.ASCII)
 _ONE_MILLISECOND = timedelta(milliseconds=1)
+LATEST = "9999-12-31T23:59:59.999Z"  # the last instant the stamp's four-digit year can write
+
+
+class BeyondStamps(ValueError):
+    """A moment the stamp format cannot write: after the end of year 9999."""
+
+    def __init__(self):
+        super().__init__("The clock cannot go past %s, the last time a stamp can write." % LATEST)
 
 
 def format_timestamp(moment):
@@ -74,6 +82,8 @@ class Clock:
         now = self.now()
         if self.frozen or previous is None or now > previous:
             return now
+        if previous == LATEST:
+            return LATEST  # at the very end, a stamp can go no further
         return format_timestamp(parse_timestamp(previous) + _ONE_MILLISECOND)
 
     def freeze(self, stamp):
@@ -82,11 +92,17 @@ class Clock:
             self._frozen = format_timestamp(parse_timestamp(stamp))
 
     def advance(self, milliseconds):
-        """Move a frozen clock forward; ValueError if it is running."""
+        """Move a frozen clock forward; ValueError if it is running, BeyondStamps past year 9999."""
         with self._lock:
             if self._frozen is None:
                 raise ValueError("The clock is not frozen.")
-            self._frozen = format_timestamp(parse_timestamp(self._frozen) + timedelta(milliseconds=milliseconds))
+            try:
+                moved = parse_timestamp(self._frozen) + timedelta(milliseconds=milliseconds)
+            except OverflowError:
+                raise BeyondStamps() from None
+            if moved.year > 9999:
+                raise BeyondStamps()
+            self._frozen = format_timestamp(moved)
 
     def unfreeze(self):
         """Return to real time."""

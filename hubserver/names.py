@@ -20,6 +20,10 @@ USERNAME_MAX_LENGTH = 150
 # The longest text each repository field takes.
 TEXT_LIMITS = {"description": 1000, "full_description": 100_000, "logo": 255}
 DIGEST_PREFIX = "sha256:"
+# Names Windows keeps for devices, with any extension: a namespace's file must never be one.
+DEVICE_NAMES = frozenset(
+    ["con", "prn", "aux", "nul", *("com%d" % n for n in range(1, 10)), *("lpt%d" % n for n in range(1, 10))]
+)
 
 
 def _fits(pattern, length, value):
@@ -28,8 +32,8 @@ def _fits(pattern, length, value):
 
 
 def is_namespace(value):
-    """Tell whether ``value`` may name a namespace (and so a file)."""
-    return _fits(NAME_PATTERN, NAMESPACE_LENGTH, value)
+    """Tell whether ``value`` may name a namespace (and so a file, on any system)."""
+    return _fits(NAME_PATTERN, NAMESPACE_LENGTH, value) and value.split(".", 1)[0] not in DEVICE_NAMES
 
 
 def is_repo_name(value):

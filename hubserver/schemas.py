@@ -84,7 +84,9 @@ def _name_rule(check, message):
 
 NAME_SHAPE = "lowercase letters and digits, in runs joined by single '.', '_' or '-'"
 valid_namespace = _name_rule(
-    names.is_namespace, "Enter a valid namespace: %d to %d characters, %%s." % names.NAMESPACE_LENGTH % NAME_SHAPE
+    names.is_namespace,
+    "Enter a valid namespace: %d to %d characters, %%s; not a name Windows keeps for a device"
+    " (con, prn, aux, nul, com1 to com9, lpt1 to lpt9)." % names.NAMESPACE_LENGTH % NAME_SHAPE,
 )
 valid_repo_name = _name_rule(
     names.is_repo_name, "Enter a valid repository name: %d to %d characters, %%s." % names.REPO_NAME_LENGTH % NAME_SHAPE

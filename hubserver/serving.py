@@ -1,7 +1,9 @@
 """Serving the application with waitress: the server, and what hubserver adds to it.
 
 hubserver's channel lets the application reach the client's socket (to drop a
-connection, for a fault rule) and hangs up at once on a TLS handshake. Every
+connection, for a fault rule), hangs up at once on a TLS handshake, and drops
+a connection whose request headers take longer than HEADER_TIMEOUT. Its
+parser leaves unread a body over its route's limit (``limits.py``). Every
 request gets a line in the access log, once its answer is sent.
 """
 
@@ -10,17 +12,61 @@ import logging
 import signal
 import time
 from datetime import datetime, timezone
+from functools import partial
 
 from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
 from waitress.server import create_server
 from waitress.task import WSGITask
 
 from hubserver.clock import format_timestamp
 from hubserver.controls.views import SOCKET_KEY
+from hubserver.limits import LIMITS_KEY
 from hubserver.redaction import masked_query
 from hubserver.web import NAMESPACE_KEY
 
 access_log = logging.getLogger("hubserver.access")
+HEADER_TIMEOUT = 5  # seconds from a request's first byte (or the connection) to the end of its headers
+IDLE_TIMEOUT = 30  # seconds a connection may send nothing between requests, or in a body
+CONNECTION_LIMIT = 500  # open connections before waitress stops accepting (below the usual 1024 files)
+
+
+class _LimitedParser(HTTPRequestParser):
+    """A waitress request parser that leaves unread a body over its route's limit.
+
+    The request still goes to the application, with its Content-Length and
+    no body: the application refuses it in its surface's shape as soon as a
+    view reads it (see ``limits.apply``), and the connection is closed after
+    the answer, so that the unread body is never taken for a request.
+    """
+
+    refused = False
+    body_limit = None
+
+    def __init__(self, limits, adj):
+        super().__init__(adj)
+        self.limits = limits
+
+    def parse_header(self, header_plus):
+        super().parse_header(header_plus)
+        self.body_limit = self.limits.for_request(self.command, self.path, "AUTHORIZATION" in self.headers)
+        if not self.chunked and self.content_length > self.body_limit:
+            self._refuse()
+
+    def received(self, data):
+        consumed = super().received(data)
+        if self.chunked and not self.completed and self.body_bytes_received > self.body_limit:
+            self.headers["CONTENT_LENGTH"] = str(self.body_bytes_received)  # over the limit: refused when read
+            self._refuse()
+            self.completed = True
+        return len(data) if self.refused else consumed  # the rest of what came is the refused body's
+
+    def _refuse(self):
+        self.refused = True
+        self.body_rcv = None
+        self.content_length = 0  # read nothing, and do not let waitress refuse it in plain text first
+        self.expect_continue = False
+        self.connection_close = True
 
 
 class _SocketTask(WSGITask):
@@ -30,6 +76,11 @@ class _SocketTask(WSGITask):
         environ = super().get_environment()
         environ[SOCKET_KEY] = self.channel.socket
         return environ
+
+    def execute(self):
+        if self.request.refused:
+            self.set_close_on_finish()
+        super().execute()
 
 
 class _SocketChannel(HTTPChannel):
@@ -43,13 +94,31 @@ class _SocketChannel(HTTPChannel):
 
     task_class = _SocketTask
     _first_bytes = True
+    _header_since = None  # when the request being read sent its first byte
+
+    @property
+    def parser_class(self):
+        return partial(_LimitedParser, self.server.body_limits)
 
     def received(self, data):
         if self._first_bytes and data[:1] == b"\x16":  # a TLS record of type handshake
             self.will_close = True
             return False
         self._first_bytes = False
+        if self.request is None:
+            self._header_since = time.time()
         return super().received(data)
+
+    def writable(self):
+        """Also close the connection if its headers are overdue (asked at every turn of the loop)."""
+        if self._headers_overdue(time.time() - HEADER_TIMEOUT):
+            self.will_close = True
+        return super().writable()
+
+    def _headers_overdue(self, cutoff):
+        if self.request is None:  # between requests (the idle timeout's), or before the first byte
+            return self._header_since is None and self.creation_time < cutoff
+        return not self.request.headers_finished and self._header_since < cutoff
 
 
 class AccessLog:
@@ -129,12 +198,21 @@ class _Counted:
             self._done(self._sent)
 
 
-def make_server(app, host, port, threads, max_request_body_size, log_format="common"):
+def make_server(app, host, port, threads, log_format="common"):
     """Return a waitress server of ``app``, bound and listening; OSError if the address is refused."""
+    limits = app.extensions[LIMITS_KEY]
     server = create_server(
-        AccessLog(app, log_format), host=host, port=port, threads=threads, max_request_body_size=max_request_body_size
+        AccessLog(app, log_format),
+        host=host,
+        port=port,
+        threads=threads,
+        max_request_body_size=limits.largest + 1,  # never reached: the parser refuses first
+        connection_limit=CONNECTION_LIMIT,
+        channel_timeout=IDLE_TIMEOUT,
+        cleanup_interval=1,
     )
     server.channel_class = _SocketChannel
+    server.body_limits = limits
     return server
 
 
@@ -142,8 +220,17 @@ def _stop(signum, frame):
     raise KeyboardInterrupt  # waitress's loop ends cleanly on it
 
 
-def run(server):
-    """Serve until SIGINT or SIGTERM: both, also where SIGINT was ignored (a background job of a script)."""
+def run(server, ready):
+    """Serve until SIGINT or SIGTERM: both, also where SIGINT was ignored (a background job of a script).
+
+    ``ready()`` is called once both signals stop the server, before serving:
+    whoever it tells may stop it at once.
+    """
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    try:
+        ready()
+    except KeyboardInterrupt:
+        server.close()
+        return
     server.run()

@@ -1,14 +1,19 @@
 """What every blueprint shares: the store, the accounts and the caller; routes in
 both slash forms; answers."""
 
+import logging
+
 from flask import Response, current_app, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 
 from hubserver.accounts import ANONYMOUS, CONTROLS, HUB_API, REGISTRY
+from hubserver.storage import CorruptNamespace
 
 STORE_KEY = "hubserver.store"
 ACCOUNTS_KEY = "hubserver.accounts"
 NAMESPACE_KEY = "hubserver.namespace"  # the WSGI environ's key for the URL's namespace, for the access log
+SKIPPED_HEADER = "X-Hub-Unreadable-Namespaces"
+log = logging.getLogger("hubserver")
 
 
 def note_namespace(response):
@@ -47,6 +52,29 @@ def request_caller():
 def caller():
     """Return the signed-in User, or None."""
     return request_caller().user
+
+
+def listed_namespaces(user):
+    """Return [(namespace, the repositories ``user`` may see there)] of every namespace, and the unreadable ones.
+
+    A namespace whose files cannot be read is left out, and logged: one bad
+    file must not break a listing of all the others.
+    """
+    listed, unreadable = [], []
+    for namespace in store().namespace_names():
+        try:
+            listed.append((namespace, visible_repositories(namespace, user)))
+        except CorruptNamespace as error:
+            log.warning("%s", error)
+            unreadable.append(namespace)
+    return listed, unreadable
+
+
+def skipped(response, unreadable):
+    """Say on a listing's answer which namespaces it left out because their files cannot be read."""
+    if unreadable:
+        response.headers[SKIPPED_HEADER] = ", ".join(unreadable)
+    return response
 
 
 def visible_repositories(namespace, user):

@@ -8,6 +8,7 @@ from werkzeug.security import check_password_hash
 
 from hubserver.accounts.errors import AccountsFileError
 from hubserver.names import is_namespace
+from hubserver.text import holds_lone_surrogate
 
 ENTRY_KEYS = {"password", "password_hash", "orgs", "admin"}
 Entry = namedtuple("Entry", "password password_hash orgs admin")
@@ -32,6 +33,8 @@ def parse_users(data, path):
         raise AccountsFileError("%s is not valid JSON: %s" % (path, error)) from None
     if not isinstance(document, dict) or list(document) != ["users"] or not isinstance(document["users"], dict):
         raise AccountsFileError('%s must be {"users": {"<name>": {...}, ...}}' % path)
+    if holds_lone_surrogate(document):
+        raise AccountsFileError("%s holds a lone surrogate, which is not text" % path)
     return {name: _entry(name, entry, "%s: user %r" % (path, name)) for name, entry in document["users"].items()}
 
 

@@ -24,7 +24,6 @@ from hubserver.v1.bodies import FORM_TYPES, JSON_TYPE, parse_body
 blueprint = Blueprint("admin", __name__, url_prefix="/_hub")
 ADMIN_KEY = "hubserver.admin"
 ADMIN_PREFIX = "/_hub"
-STATE_BODY_LIMIT = 64 * 1024 * 1024
 SOCKET_KEY = "hubserver.socket"  # the client's socket, where the WSGI server provides it
 INJECTED = {"detail": "Injected fault."}
 JOURNALED_TYPES = (JSON_TYPE, *FORM_TYPES)
@@ -182,7 +181,6 @@ def get_state():
 @web.route(blueprint, "/state", ["PUT"])
 def put_state():
     """Replace all data with a state document; nothing changes if it is invalid."""
-    request.max_content_length = STATE_BODY_LIMIT
     try:
         namespaces = state.parse_state(parse_body(request))
     except state.InvalidState as error:
@@ -222,7 +220,15 @@ def get_requests():
     """List the journaled requests, oldest first, filtered."""
     filters = load(schemas.JOURNAL_QUERY, request.args.to_dict())
     entries = admin().journal.entries(**filters)
-    return {"count": len(entries), "requests": entries}
+    dumps = current_app.json.dumps
+
+    def body():  # streamed: an entry at a time, however large the journal
+        yield '{"count":%d,"requests":[' % len(entries)
+        for number, entry in enumerate(entries):
+            yield ("," if number else "") + dumps(entry)
+        yield "]}"
+
+    return current_app.response_class(body(), mimetype="application/json")
 
 
 @web.route(blueprint, "/requests", ["DELETE"])

@@ -14,14 +14,16 @@ import os
 import threading
 import time
 import uuid
-from contextlib import suppress
+from contextlib import ExitStack, contextmanager
 
 from hubserver.names import digest_of, digest_of_image, image_id_of, is_digest
-from hubserver.storage.files import fsync_folder
+from hubserver.storage.files import LockTimeout, fsync_folder, hold_alone
 
 CHUNK = 1024 * 1024
 UPLOAD_LIFETIME = 24 * 3600
 OWNER_SUFFIX = ".owner"
+LOCK_SUFFIX = ".lock"
+SIDECARS = (OWNER_SUFFIX, LOCK_SUFFIX)  # files that go with an upload
 
 
 class BlobError(Exception):
@@ -48,13 +50,21 @@ class TooLarge(BlobError):
     """An upload grew past the largest blob allowed."""
 
 
+class UploadBusy(BlobError):
+    """Another request kept writing the upload for longer than the lock timeout."""
+
+    def __init__(self, upload, timeout):
+        super().__init__("upload %s is busy: another request kept writing it for %g s" % (upload, timeout))
+
+
 class BlobStore:
     """Blobs by digest, and the uploads on their way in."""
 
-    def __init__(self, data_dir, max_size):
+    def __init__(self, data_dir, max_size, lock_timeout=10.0):
         self.blobs = os.path.join(data_dir, "_blobs", "sha256")
         self.uploads = os.path.join(data_dir, "_uploads")
         self.max_size = max_size
+        self.lock_timeout = lock_timeout
         self._hashes = {}  # upload id -> (size hashed, sha256 so far), in this process
         self._lock = threading.Lock()
 
@@ -81,17 +91,11 @@ class BlobStore:
 
     def put_bytes(self, data):
         """Store small bytes (a manifest) as a blob; return its digest."""
-        upload = self.start()
-        self.append(upload, [data])
-        return self.finish(upload, digest_of(data))
+        return self.finish(self.start(), digest_of(data), [data])
 
     def delete(self, digest):
         """Remove a blob; tell whether there was one."""
-        try:
-            os.unlink(self.path(digest))
-        except FileNotFoundError:
-            return False
-        return True
+        return _unlink(self.path(digest))
 
     def digests(self):
         """Yield the digest of every blob stored."""
@@ -138,23 +142,54 @@ class BlobStore:
         except FileNotFoundError:
             raise UploadUnknown(upload) from None
 
-    def append(self, upload, chunks, start=None):
-        """Add chunks (an iterable of bytes) to an upload; return its new size.
+    @contextmanager
+    def _writing(self, upload):
+        """Hold an upload for one request, whatever process it is in; yield its file.
 
-        With ``start``, the chunk must begin where the upload ends (RangeMismatch).
+        UploadUnknown if there is no such upload (also once the request held
+        up finished or cancelled it); UploadBusy if it stays held too long.
         """
         path = self._upload_path(upload)
-        size = self.upload_size(upload)
+        if not os.path.exists(path):
+            raise UploadUnknown(upload)
+        with ExitStack() as held:
+            try:
+                held.enter_context(hold_alone(path + LOCK_SUFFIX, self.lock_timeout))
+            except LockTimeout:
+                raise UploadBusy(upload, self.lock_timeout) from None
+            if not os.path.exists(path):  # finished or cancelled by the request waited for
+                _unlink(path + LOCK_SUFFIX)
+                raise UploadUnknown(upload)
+            yield path
+
+    def append(self, upload, chunks, start=None, length=None):
+        """Add chunks (an iterable of bytes) to an upload, whole or not at all; return its new size.
+
+        With ``start``, the chunk must begin where the upload ends (RangeMismatch);
+        with ``length``, a chunk that would make the blob too large is refused
+        before a byte is written (TooLarge), as one that grows too large is.
+        """
+        with self._writing(upload) as path:
+            return self._append(upload, path, chunks, start, length)
+
+    def _append(self, upload, path, chunks, start, length):
+        size = os.stat(path).st_size
         if start is not None and start != size:
             raise RangeMismatch(size)
+        if length is not None and size + length > self.max_size:
+            raise TooLarge()
         hashed, hasher = self._hasher(upload, path, size)
         with open(path, "ab") as stream:
-            for chunk in chunks:
-                hashed += len(chunk)
-                if hashed > self.max_size:
-                    raise TooLarge()
-                hasher.update(chunk)
-                stream.write(chunk)
+            try:
+                for chunk in chunks:
+                    hashed += len(chunk)
+                    if hashed > self.max_size:
+                        raise TooLarge()
+                    hasher.update(chunk)
+                    stream.write(chunk)
+            except BaseException:
+                stream.truncate(size)  # the upload is as it was before this chunk
+                raise
         with self._lock:
             self._hashes[upload] = (hashed, hasher)
         os.utime(path)
@@ -172,47 +207,52 @@ class BlobStore:
                 hasher.update(chunk)
         return size, hasher
 
-    def finish(self, upload, digest):
-        """Check an upload against ``digest`` and make it that blob; return the digest.
+    def finish(self, upload, digest, chunks=(), start=None, length=None):
+        """Add a last chunk to an upload (as ``append``), check it against ``digest`` and make it that blob.
 
-        DigestMismatch leaves the upload as it was, for the client to retry.
+        The digest is checked over exactly the bytes moved into place: no
+        other request writes the upload meanwhile. DigestMismatch leaves the
+        upload as it was before, for the client to retry. Return the digest.
         """
-        path = self._upload_path(upload)
-        size = self.upload_size(upload)
         if not is_digest(digest):
             raise DigestMismatch(digest)
-        _, hasher = self._hasher(upload, path, size)
-        if digest_of_image(hasher.hexdigest()) != digest:
-            raise DigestMismatch(digest)
-        target = self.path(digest)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        with open(path, "rb+") as stream:
-            os.fsync(stream.fileno())
-        os.replace(path, target)  # same file system: atomic; an existing blob has the same bytes
-        fsync_folder(os.path.dirname(target))
-        self.cancel(upload)
+        with self._writing(upload) as path:
+            before = os.stat(path).st_size
+            size = self._append(upload, path, chunks, start, length)
+            _, hasher = self._hasher(upload, path, size)
+            if digest_of_image(hasher.hexdigest()) != digest:
+                os.truncate(path, before)
+                raise DigestMismatch(digest)
+            target = self.path(digest)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(path, "rb+") as stream:
+                os.fsync(stream.fileno())
+            os.replace(path, target)  # same file system: atomic; an existing blob has the same bytes
+            fsync_folder(os.path.dirname(target))
+            self._remove(upload)
         return digest
 
     def cancel(self, upload):
-        """Drop an upload session; tell whether there was one."""
+        """Drop an upload session, once no request writes it; tell whether there was one."""
+        try:
+            with self._writing(upload):
+                return self._remove(upload)
+        except UploadUnknown:
+            return False
+
+    def _remove(self, upload):
         with self._lock:
             self._hashes.pop(upload, None)
         path = self._upload_path(upload)
-        with suppress(FileNotFoundError):
-            os.unlink(path + OWNER_SUFFIX)
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            return False
-        return True
+        for sidecar in SIDECARS:
+            _unlink(path + sidecar)
+        return _unlink(path)
 
     def cancel_uploads(self, prefix=None):
         """Cancel every upload session (whose owner starts with ``prefix``, if given); return how many."""
-        if not os.path.isdir(self.uploads):
-            return 0
         cancelled = 0
-        for name in os.listdir(self.uploads):
-            if name.endswith(OWNER_SUFFIX):
+        for name in self._upload_folder():
+            if _sidecar_owner(name) is not None:
                 continue
             owner = self.owner(name)
             if (prefix is None or (owner or "").startswith(prefix)) and self.cancel(name):
@@ -220,23 +260,44 @@ class BlobStore:
         return cancelled
 
     def expire_uploads(self, now=None):
-        """Remove uploads not written to for a day; return how many."""
+        """Remove uploads not written to for a day, with their files; return how many."""
         deadline = (now or time.time()) - UPLOAD_LIFETIME
         removed = 0
-        if not os.path.isdir(self.uploads):
-            return removed
-        for name in os.listdir(self.uploads):
+        for name in self._upload_folder():
             path = os.path.join(self.uploads, name)
-            if name.endswith(OWNER_SUFFIX):  # goes with its upload; alone, once it is as old
-                upload_gone = not os.path.exists(path[: -len(OWNER_SUFFIX)])
-                with suppress(FileNotFoundError):
-                    if upload_gone and os.stat(path).st_mtime < deadline:
-                        os.unlink(path)
-                continue
-            with suppress(FileNotFoundError):
-                if os.stat(path).st_mtime < deadline:
-                    os.unlink(path)
-                    removed += 1
-                    with suppress(FileNotFoundError):
-                        os.unlink(path + OWNER_SUFFIX)
+            upload = _sidecar_owner(name)
+            if upload is not None:  # goes with its upload; alone, once it is as old
+                if not os.path.exists(os.path.join(self.uploads, upload)) and _older(path, deadline):
+                    _unlink(path)
+            elif _older(path, deadline) and _unlink(path):
+                removed += 1
+                for sidecar in SIDECARS:
+                    _unlink(path + sidecar)
         return removed
+
+    def _upload_folder(self):
+        return os.listdir(self.uploads) if os.path.isdir(self.uploads) else []
+
+
+def _sidecar_owner(name):
+    """Return the upload a file of the uploads folder goes with, or None for an upload itself."""
+    for sidecar in SIDECARS:
+        if name.endswith(sidecar):
+            return name[: -len(sidecar)]
+    return None
+
+
+def _older(path, deadline):
+    try:
+        return os.stat(path).st_mtime < deadline
+    except FileNotFoundError:
+        return False
+
+
+def _unlink(path):
+    """Remove a file; tell whether there was one."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    return True

@@ -2,10 +2,16 @@
 
 A blob is kept while a repository holds it: uploaded or mounted into it, or
 named by one of its manifests (or a manifest itself). Run it while nothing is
-being pushed: an upload not yet finished is no blob yet.
+being pushed: an upload not yet finished is no blob yet. While a namespace
+cannot be read, nothing is collected: its manifests might name any blob.
 """
 
+import logging
+
 from hubserver.registry.links import Links
+from hubserver.storage import CorruptNamespace
+
+log = logging.getLogger(__name__)
 
 
 def referenced(store, blobs):
@@ -19,7 +25,10 @@ def referenced(store, blobs):
 
 
 def collect(store, blobs):
-    """Remove the blobs no repository keeps; return (how many, how many bytes)."""
+    """Remove the blobs no repository keeps; return (how many, how many bytes).
+
+    CorruptNamespace, and nothing removed, if a namespace cannot be read.
+    """
     needed = referenced(store, blobs)
     count = freed = 0
     for digest in list(blobs.digests()):
@@ -37,4 +46,7 @@ def forget(store, blobs, namespace=None):
     session opened before it: in the namespace reset, or anywhere.
     """
     blobs.cancel_uploads(None if namespace is None else namespace + "/")
-    collect(store, blobs)
+    try:
+        collect(store, blobs)
+    except CorruptNamespace as error:  # the reset stands; its blobs wait for a gc once the file is mended
+        log.warning("no blobs were collected after the reset: %s", error)

@@ -3,6 +3,7 @@
 import json
 
 from hubserver.names import is_digest
+from hubserver.text import holds_lone_surrogate
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -10,7 +11,6 @@ DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 IMAGE_MANIFESTS = (OCI_MANIFEST, DOCKER_MANIFEST)
 INDEXES = (OCI_INDEX, DOCKER_LIST)
-MAX_SIZE = 4 * 1024 * 1024  # what the CNCF registry takes
 
 
 class InvalidManifest(ValueError):
@@ -33,6 +33,8 @@ def parse(data, content_type):
         raise InvalidManifest("not JSON: %s" % error) from None
     if not isinstance(document, dict) or document.get("schemaVersion") != 2:
         raise InvalidManifest("schemaVersion is not 2")
+    if holds_lone_surrogate(document):
+        raise InvalidManifest("it holds a lone surrogate, which is not text")
     media_type = document.get("mediaType") or content_type.split(";")[0].strip()
     if document.get("mediaType") and content_type and content_type.split(";")[0].strip() not in (media_type, ""):
         raise InvalidManifest("mediaType %s differs from the Content-Type %s" % (media_type, content_type))

@@ -8,17 +8,21 @@ the spec lets a registry choose.
 """
 
 import re
+from contextlib import contextmanager
 
 from flask import Blueprint, Response, current_app, request, send_file
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from hubserver import web
 from hubserver.accounts import DELETE, PULL, PUSH
 from hubserver.names import digest_of, digest_of_image, is_digest, is_tag
 from hubserver.registry import auth, manifests
 from hubserver.registry.blobs import (
+    CHUNK,
     DigestMismatch,
     RangeMismatch,
     TooLarge,
+    UploadBusy,
     UploadUnknown,
 )
 from hubserver.registry.errors import RegistryError
@@ -29,6 +33,7 @@ BLOBS_KEY = "hubserver.blobs"
 LINKS_KEY = "hubserver.links"
 API_VERSION = {"Docker-Distribution-API-Version": "registry/2.0"}
 CONTENT_RANGE = re.compile(r"(?:bytes[ =])?(\d+)-(\d+)(?:/\d+|/\*)?")
+RETRY = {"Retry-After": "1"}  # an upload another request is writing: try again
 
 
 def blob_store():
@@ -80,14 +85,14 @@ def base():
 @web.route(blueprint, "/_catalog", methods=["GET"])
 def catalog():
     """List the repositories the caller may see, ``namespace/repo_name``, in lexical order."""
-    user = auth.authorize_catalog()
+    listed, unreadable = web.listed_namespaces(auth.authorize_catalog())
     names = sorted(
         "%s/%s" % (namespace, repository["repo_name"])
-        for namespace in web.store().namespace_names()
-        for repository in web.visible_repositories(namespace, user)
+        for namespace, repositories in listed
+        for repository in repositories
     )
     page, link = paged(names)
-    return web_answer({"repositories": page}, link)
+    return web.skipped(web_answer({"repositories": page}, link), unreadable)
 
 
 def paged(items):
@@ -179,10 +184,12 @@ def upload_headers(namespace, repo_name, upload, size):
 
 
 def body_chunks():
-    """Yield the request body in chunks, whatever its size (the blob limit, not the body limit)."""
-    request.max_content_length = blob_store().max_size
-    stream = request.stream
-    yield from iter(lambda: stream.read(1024 * 1024), b"")
+    """Yield the request body in chunks, whatever its size; TooLarge past the route's limit."""
+    try:
+        stream = request.stream
+        yield from iter(lambda: stream.read(CHUNK), b"")
+    except RequestEntityTooLarge:
+        raise TooLarge() from None
 
 
 def finished(namespace, repo_name, digest):
@@ -226,39 +233,53 @@ def owner(namespace, repo_name, user):
     return "%s/%s\n%s" % (namespace, repo_name, "" if user is None else user.name)
 
 
-def finish_with(namespace, repo_name, upload, digest, start=None):
+def finish_with(namespace, repo_name, upload, digest):
     """Add the request body to an upload, make it the blob ``digest``, and link it to the repository."""
-    append(upload, start)
-    try:
-        blob_store().finish(upload, digest)
-    except DigestMismatch:
-        raise RegistryError("DIGEST_INVALID", {"digest": digest}) from None
+    with upload_errors(upload):
+        blob_store().finish(upload, digest, body_chunks(), *chunk_place())
     web.store().link_blob(namespace, repo_name, digest)
     return finished(namespace, repo_name, digest)
 
 
-def append(upload, start):
-    blobs = blob_store()
+def append(upload):
+    """Add the request body to an upload; return its new size."""
+    with upload_errors(upload):
+        return blob_store().append(upload, body_chunks(), *chunk_place())
+
+
+@contextmanager
+def upload_errors(upload):
+    """Turn the blob store's refusals of an upload into the registry's errors."""
     try:
-        return blobs.append(upload, body_chunks(), start)
+        yield
     except UploadUnknown:
         raise RegistryError("BLOB_UPLOAD_UNKNOWN", {"uuid": upload}) from None
+    except UploadBusy as error:
+        raise RegistryError("TOOMANYREQUESTS", {"uuid": upload, "reason": str(error)}, headers=RETRY) from None
     except RangeMismatch as error:
         raise RegistryError("RANGE_INVALID", {"size": error.size}) from None
     except TooLarge:
-        blobs.cancel(upload)
-        raise RegistryError("SIZE_INVALID", {"max": blobs.max_size}, status=413) from None
+        raise RegistryError("SIZE_INVALID", {"max": blob_store().max_size}, status=413) from None
+    except DigestMismatch as error:
+        raise RegistryError("DIGEST_INVALID", {"digest": error.args[0]}) from None
 
 
-def chunk_start():
-    """Return where a chunk says it starts (Content-Range), or None."""
+def chunk_place():
+    """Return where the body says it starts (Content-Range; None without) and its length (None if chunked).
+
+    A Content-Range whose span is not the body's length is RANGE_INVALID.
+    """
     header = request.headers.get("Content-Range")
+    length = request.content_length
     if not header:
-        return None
+        return None, length
     match = CONTENT_RANGE.fullmatch(header.strip())
     if not match:
         raise RegistryError("RANGE_INVALID", {"Content-Range": header})
-    return int(match.group(1))
+    start, end = int(match.group(1)), int(match.group(2))
+    if length is not None and end - start + 1 != length:
+        raise RegistryError("RANGE_INVALID", {"Content-Range": header, "Content-Length": length})
+    return start, length
 
 
 def own_upload(namespace, repo_name, upload):
@@ -280,7 +301,7 @@ def own_upload(namespace, repo_name, upload):
 def upload_chunk(namespace, repo_name, upload):
     """Add a chunk to an upload; 416 for one out of order."""
     own_upload(namespace, repo_name, upload)
-    size = append(upload, chunk_start())
+    size = append(upload)
     return accepted(upload_headers(namespace, repo_name, upload, size))
 
 
@@ -291,7 +312,7 @@ def finish_upload(namespace, repo_name, upload):
     digest = request.args.get("digest")
     if not digest:
         raise RegistryError("DIGEST_INVALID", {"digest": None})
-    return finish_with(namespace, repo_name, upload, digest, chunk_start())
+    return finish_with(namespace, repo_name, upload, digest)
 
 
 @name_route("/blobs/uploads/<upload>", ["GET"])
@@ -350,7 +371,6 @@ def put_manifest(namespace, repo_name, reference):
     """Take a manifest whose every blob and child manifest is in the repository; by tag, it is a push."""
     _, repository = auth.authorize(namespace, repo_name, PUSH)
     store, blobs = web.store(), blob_store()
-    request.max_content_length = manifests.MAX_SIZE
     data = request.get_data()
     try:
         media_type, document = manifests.parse(data, request.headers.get("Content-Type", ""))

@@ -67,6 +67,13 @@ class CorruptNamespace(StorageError):
         self.reason = reason
 
 
+class FolderInTheWay(CorruptNamespace):
+    """A folder stands where the namespace's file or log should be: nothing can read or replace it."""
+
+    def __init__(self, namespace):
+        super().__init__(namespace, "its file or its log is a folder")
+
+
 class NamespaceBusy(StorageError):
     """The namespace lock was not obtained in time."""
 

@@ -237,15 +237,26 @@ class FileLocks:
                 self._locks[lock_path] = lock
             return lock
 
-    @contextmanager
     def hold(self, lock_path):
         """Hold the lock at ``lock_path``; LockTimeout if it is not obtained in time."""
-        lock = self._lock(lock_path)
-        try:
-            lock.acquire(timeout=self.timeout)
-        except filelock.Timeout:
-            raise LockTimeout(lock_path) from None
-        try:
-            yield
-        finally:
-            lock.release()
+        return _held(self._lock(lock_path), self.timeout)
+
+
+def hold_alone(lock_path, timeout):
+    """Hold the lock at ``lock_path`` against every other holder, other threads of this process too.
+
+    LockTimeout if it is not obtained within ``timeout`` seconds.
+    """
+    return _held(filelock.FileLock(lock_path, mode=FILE_MODE), timeout)
+
+
+@contextmanager
+def _held(lock, timeout):
+    try:
+        lock.acquire(timeout=timeout)
+    except filelock.Timeout:
+        raise LockTimeout(lock.lock_file) from None
+    try:
+        yield
+    finally:
+        lock.release()

@@ -12,7 +12,7 @@ import os
 import threading
 
 from hubserver.storage import document, log
-from hubserver.storage.errors import CorruptNamespace
+from hubserver.storage.errors import CorruptNamespace, FolderInTheWay
 from hubserver.storage.files import AppendFile, append, atomic_write, remove, stat_identity
 
 
@@ -82,6 +82,14 @@ class Version:
 
 
 NOTHING = Version(Repositories({}))
+
+
+def _bytes_of(path):
+    try:
+        with open(path, "rb") as stream:
+            return stream.read()
+    except FileNotFoundError:
+        return None
 
 
 def _stat(path):
@@ -171,6 +179,12 @@ class NamespaceFiles:
 
     def _load(self, namespace):
         """Read the log, then the snapshot, then the whole log: the namespace's state from scratch."""
+        try:
+            return self._read_both(namespace)
+        except IsADirectoryError:
+            raise FolderInTheWay(namespace) from None
+
+    def _read_both(self, namespace):
         try:
             log_stream = open(self.log_path(namespace), "rb")  # noqa: SIM115  (closed below)
         except FileNotFoundError:
@@ -264,6 +278,28 @@ class NamespaceFiles:
         written = Version(Repositories(dict(repositories)), identity, new_id, len(data))
         self._versions[namespace] = written
         return written
+
+    def saved(self, namespace):
+        """Return the bytes of the namespace's file and of its log (None for one that is not there).
+
+        FolderInTheWay if either is a folder.
+        """
+        try:
+            return tuple(_bytes_of(path) for path in (self.snapshot_path(namespace), self.log_path(namespace)))
+        except IsADirectoryError:
+            raise FolderInTheWay(namespace) from None
+
+    def put_back(self, namespace, saved):
+        """Make the namespace's files again what ``saved`` holds (a failed multi-namespace change undone)."""
+        kept = self._appending.pop(namespace, None)
+        if kept is not None:
+            kept.close()
+        for path, data in zip((self.snapshot_path(namespace), self.log_path(namespace)), saved):
+            if data is None:
+                remove(path, self.sync)
+            else:
+                atomic_write(path, data, sync=self.sync)
+        self._versions.pop(namespace, None)
 
     def remove(self, namespace):
         """Remove the namespace's log, then its snapshot."""

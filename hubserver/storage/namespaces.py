@@ -12,7 +12,7 @@ never edits one that a reader may hold.
 
 import os
 import threading
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 from hubserver.names import digest_of_image, image_id_of, is_namespace
 from hubserver.storage import document, log
@@ -20,6 +20,7 @@ from hubserver.storage.commits import GroupCommit, WriterTimeout
 from hubserver.storage.compaction import IdleCompactor
 from hubserver.storage.errors import (
     CorruptNamespace,
+    FolderInTheWay,
     ManifestNotFound,
     NamespaceBusy,
     RepositoryExists,
@@ -113,7 +114,11 @@ class NamespaceStore:
 
     def namespace_names(self):
         """Return the names of the namespaces that have a file, sorted."""
-        names = (entry.name[: -len(".json")] for entry in os.scandir(self.data_dir) if entry.name.endswith(".json"))
+        names = (
+            entry.name[: -len(".json")]
+            for entry in os.scandir(self.data_dir)
+            if entry.name.endswith(".json") and entry.is_file()  # a folder named x.json is nobody's namespace
+        )
         return sorted(name for name in names if is_namespace(name))
 
     def export_namespace(self, namespace):
@@ -328,23 +333,47 @@ class NamespaceStore:
             raise NamespaceBusy(namespace, self._locks.timeout) from None
 
     def replace_namespace(self, namespace, repositories):
-        """Replace a namespace's state with ``repositories`` (by name), or remove it for None.
+        """Replace a namespace's state with ``repositories`` (by name), or remove it for None."""
+        self.replace_namespaces({namespace: repositories})
 
-        An explicit replacement, so unlike a change it does not need to read
-        the files first: it replaces a corrupt namespace too. Queued changes
-        wait, then apply on top of the new contents.
+    def replace_namespaces(self, replacements):
+        """Replace several namespaces at once: {namespace: repositories by name, or None to remove it}.
+
+        All or nothing: every namespace is held (in name order) while all are
+        written, and if one write fails, those written already are put back as
+        they were, byte for byte, before the error goes on. An explicit
+        replacement, so unlike a change it does not need to read the files
+        first: it replaces a corrupt namespace file too (FolderInTheWay, and
+        nothing written, for a folder where a file should be). Queued changes wait, then
+        apply on top of the new contents.
         """
-        with self._holding(namespace):
-            if repositories is None:
-                self._files.remove(namespace)
-                return
+        names = sorted(replacements)
+        with ExitStack() as held:
+            for namespace in names:
+                held.enter_context(self._holding(namespace))
+            saved = {}
             try:
-                current = self._files.current(namespace)
-            except CorruptNamespace:
-                current = None
-            held = current is not None and current.snapshot is not None
-            if not held or list(current.repositories.by_name.items()) != list(repositories.items()):
-                self._write(namespace, lambda: self._files.write_snapshot(namespace, current, repositories))
+                for namespace in names:
+                    saved[namespace] = self._files.saved(namespace)
+                    self._replace_held(namespace, replacements[namespace])
+            except BaseException:
+                for namespace, files in saved.items():
+                    self._files.put_back(namespace, files)
+                raise
+
+    def _replace_held(self, namespace, repositories):
+        if repositories is None:
+            self._write(namespace, lambda: self._files.remove(namespace))
+            return
+        try:
+            current = self._files.current(namespace)
+        except FolderInTheWay:
+            raise
+        except CorruptNamespace:  # bad contents: the replacement is what the caller asked for
+            current = None
+        held = current is not None and current.snapshot is not None
+        if not held or list(current.repositories.by_name.items()) != list(repositories.items()):
+            self._write(namespace, lambda: self._files.write_snapshot(namespace, current, repositories))
 
     def compact(self, namespace):
         """Write a namespace's log into its file and start an empty log, if it has a log."""

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from hubserver.storage import document
+from hubserver.text import holds_lone_surrogate
 
 STATE_FORMAT = 1
 STATE_KEYS = ("format", "namespaces")
@@ -42,6 +43,8 @@ def _check_all(labelled_documents):
             continue
         if item["namespace"] in namespaces:
             problems.append("%s: namespace %s appears twice" % (label, item["namespace"]))
+        if holds_lone_surrogate(item):
+            problems.append("%s: it holds a lone surrogate, which is not text" % label)
         namespaces[item["namespace"]] = repositories
     if problems:
         raise InvalidState(problems)
@@ -85,5 +88,4 @@ def restore(store, namespaces, only=None):
     namespace that already holds what it should is not written again.
     """
     names = [only] if only is not None else sorted(set(store.namespace_names()) | set(namespaces))
-    for name in names:
-        store.replace_namespace(name, namespaces.get(name))
+    store.replace_namespaces({name: namespaces.get(name) for name in names})

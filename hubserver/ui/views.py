@@ -14,7 +14,7 @@ from flask import Blueprint, Response, render_template, request
 from hubserver.names import is_namespace
 from hubserver.storage import RepositoryNotFound
 from hubserver.v1 import search
-from hubserver.web import accounts, caller, store, visible_repositories
+from hubserver.web import accounts, caller, json_answer, listed_namespaces, skipped, store, visible_repositories
 
 blueprint = Blueprint("ui", __name__)
 blueprint.jinja_loader = jinja2.PackageLoader("hubserver.ui", "templates")  # works inside a zip, unlike a folder
@@ -41,8 +41,9 @@ def page(template, status=200, **context):
 
 def index_page():
     """The list of namespaces that hold a repository the pages show."""
-    counts = [(namespace, len(visible(namespace))) for namespace in store().namespace_names()]
-    return page("index.html", namespaces=[(namespace, count) for namespace, count in counts if count])
+    listed, unreadable = listed_namespaces(None)
+    shown = [(namespace, len(repositories)) for namespace, repositories in listed if repositories]
+    return skipped(page("index.html", namespaces=shown), unreadable)
 
 
 def error_page(status, message):
@@ -87,10 +88,9 @@ def root():
     """A page for a browser; for anyone else the namespaces holding a repository the caller can see."""
     if wants_html():
         return index_page()
-    user = caller()
-    return {
-        "namespaces": [namespace for namespace in store().namespace_names() if visible_repositories(namespace, user)]
-    }
+    listed, unreadable = listed_namespaces(caller())
+    names = [namespace for namespace, repositories in listed if repositories]
+    return skipped(json_answer({"namespaces": names}, 200), unreadable)
 
 
 @blueprint.get(STYLESHEET)

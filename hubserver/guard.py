@@ -1,0 +1,40 @@
+"""What no request gets past: text that is not text in its query, its headers, or its JSON or form body.
+
+The check runs before anything else sees the request (the journal, the fault
+rules, the store), so a lone surrogate or a byte that is not UTF-8 can never
+be stored, kept, or break an answer later: it is a 400 in the surface's shape.
+Blob uploads and multipart bodies are bytes, not text, and are not looked at.
+"""
+
+from flask import request
+
+from hubserver import text
+from hubserver.errors import AnswerError
+from hubserver.v1.bodies import FORM_TYPES, JSON_TYPE
+
+
+class BadText(AnswerError):
+    """A request with text that is not text; the message says where."""
+
+    status = 400
+    registry_code = "UNSUPPORTED"
+
+
+def refuse_bad_text():
+    """Raise BadText for a query, a header or a JSON or form body that is not valid text (a before-request hook)."""
+    environ = request.environ
+    if not text.is_percent_utf8(environ.get("QUERY_STRING", "")):
+        raise BadText("The query string is not valid UTF-8.")
+    for key, value in environ.items():
+        if key.startswith("HTTP_") and not text.is_utf8(value.encode("latin-1", "replace")):
+            raise BadText("The %s header is not valid UTF-8." % key[5:].replace("_", "-").title())
+    if (
+        request.mimetype not in (JSON_TYPE, FORM_TYPES[0])
+        or not 0 < (request.content_length or 0) <= request.max_content_length
+    ):
+        return
+    body = request.get_data(cache=True)
+    if request.mimetype == JSON_TYPE and text.json_holds_lone_surrogate(body):
+        raise BadText("JSON parse error - the body holds a lone surrogate, which is not text.")
+    if request.mimetype == FORM_TYPES[0] and not text.is_percent_utf8(body.decode("latin-1")):
+        raise BadText("The form body is not valid UTF-8.")

@@ -1,0 +1,53 @@
+"""How large a request body may be, per route: the one place that decides it.
+
+The transport (``serving.py``) asks before it reads a body, from the request
+line and the headers alone; the application asks again (``apply``, a
+before-request hook) and refuses the body when a view reads it, so the two
+never disagree and a test client gets the same answer as a socket.
+"""
+
+import re
+
+from flask import current_app, request
+
+MANIFEST_LIMIT = 4 * 1024 * 1024  # what the CNCF registry takes
+STATE_LIMIT = 64 * 1024 * 1024  # a whole hub's state, which the body limit would refuse
+BLOB_UPLOAD = re.compile(r"/v2/.+/blobs/uploads/.*")
+MANIFEST = re.compile(r"/v2/.+/manifests/[^/]+")
+LIMITS_KEY = "hubserver.body_limits"
+
+
+class BodyLimits:
+    """The body limits of one server: ``--max-body-size``, ``--max-blob-size``, and the routes that differ."""
+
+    def __init__(self, body_size, blob_size, accounts_enabled, admin_enabled):
+        self.body_size = body_size
+        self.blob_size = blob_size
+        self.accounts_enabled = accounts_enabled
+        self.admin_enabled = admin_enabled
+
+    @property
+    def largest(self):
+        """The largest body any route takes."""
+        return max(self.body_size, self.blob_size, MANIFEST_LIMIT, STATE_LIMIT)
+
+    def for_request(self, method, path, has_credentials):
+        """Return the largest body a request may have, in bytes.
+
+        A blob upload takes a blob, except from an anonymous caller when
+        accounts are on: it is refused anyway, and must not send 10 GiB first.
+        """
+        if BLOB_UPLOAD.fullmatch(path) and method in ("POST", "PATCH", "PUT"):
+            anonymous = self.accounts_enabled and not has_credentials
+            return self.body_size if anonymous else self.blob_size
+        if MANIFEST.fullmatch(path) and method == "PUT":
+            return MANIFEST_LIMIT
+        if self.admin_enabled and path.rstrip("/") == "/_hub/state" and method == "PUT":
+            return max(self.body_size, STATE_LIMIT)
+        return self.body_size
+
+
+def apply():
+    """Give the request its route's body limit (a before-request hook, the first)."""
+    limits = current_app.extensions[LIMITS_KEY]
+    request.max_content_length = limits.for_request(request.method, request.path, "Authorization" in request.headers)
