@@ -90,7 +90,7 @@ def test_another_os_error_is_a_500_not_a_guess(client, make_repository, monkeypa
 def test_a_blob_the_disk_refuses_is_a_507_in_the_registry_shape(client, monkeypatch):
     from hubserver.registry.blobs import BlobStore
 
-    def full(self, upload, chunks, start=None):
+    def full(self, *arguments):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     location = client.post("/v2/madams/app/blobs/uploads/").headers["Location"].replace("http://localhost", "")

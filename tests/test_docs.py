@@ -6,7 +6,8 @@ import tempfile
 import pytest
 
 import hubserver
-from hubserver import cli
+from hubserver import cli, limits, serving
+from hubserver.controls import journal
 from hubserver.settings import SETTINGS
 
 from helpers import PROJECT
@@ -63,3 +64,18 @@ def test_ci_runs_the_readme_test_command():
     run_command, test_command = commands
     assert run_command.endswith("hubserver.py")
     assert test_command in (PROJECT / ".ci" / "run").read_text("utf-8").splitlines()
+
+
+def test_the_limits_stated_are_the_limits_enforced():
+    stated = REFERENCE.split("## Limits", 1)[1].split("\n## ", 1)[0]
+    for phrase in (
+        "| %d s, then the connection is closed without an answer |" % serving.HEADER_TIMEOUT,
+        "| %d s, then it is closed |" % serving.IDLE_TIMEOUT,
+        "| open connections | %d;" % serving.CONNECTION_LIMIT,
+        "| %d MiB, as in the CNCF registry |" % (limits.MANIFEST_LIMIT // 2**20),
+        "| %d MiB, or `--max-body-size` if that is larger |" % (limits.STATE_LIMIT // 2**20),
+        "at most %d KiB (else `null`), all kept bodies together at most %d MiB"
+        % (journal.BODY_LIMIT // 1024, journal.BODIES_LIMIT // 2**20),
+        "a query is cut to %d KiB" % (journal.QUERY_LIMIT // 1024),
+    ):
+        assert phrase in " ".join(stated.split()), phrase
