@@ -202,7 +202,12 @@ SETTINGS = [
         app=False,
     ),
     Setting("QUIET", boolean, False, "no access log: warnings and errors only", flag="--quiet", app=False),
-    Setting("LOCK_TIMEOUT", positive_number, 10.0, "seconds to wait for a namespace's lock before answering 503"),
+    Setting(
+        "LOCK_TIMEOUT",
+        positive_number,
+        10.0,
+        "seconds to wait for a namespace's lock before answering 503 (for an upload session's, 429)",
+    ),
     Setting("SYNC", boolean, True, "sync every write to disk before answering (--ephemeral turns it off)"),
     Setting(
         "SEED",

@@ -6,6 +6,7 @@ import os
 import threading
 from functools import partial
 
+import filelock
 import pytest
 
 from helpers import running_server, send
@@ -121,3 +122,17 @@ def test_a_failed_finish_leaves_the_upload_as_it_was(hub):
     assert send(url, "GET", path).headers["Range"] == "0-4"
     answer = send(url, "PUT", path + "?digest=" + digest_of(b"firstsecond"), b"second", OCTETS)
     assert answer.status == 201
+
+
+def test_a_session_another_process_keeps_writing_is_refused_with_a_wait(tmp_path):
+    data_dir = tmp_path / "data"
+    with running_server(data_dir, env={"HUB_LOCK_TIMEOUT": "0.5"}) as (_, url):
+        path = upload_path(url, "busy")
+        upload = path.rstrip("/").rsplit("/", 1)[1]
+        with filelock.FileLock(str(data_dir / "_uploads" / (upload + ".lock"))):  # another writer holds it
+            answer = send(url, "PATCH", path, b"late", OCTETS)
+            assert answer.status == 429 and answer.headers["Retry-After"] == "1"
+            assert answer.json()["errors"][0]["code"] == "TOOMANYREQUESTS"
+            assert answer.json()["errors"][0]["detail"]["uuid"] == upload
+        answer = send(url, "PATCH", path, b"late", OCTETS)
+        assert answer.status == 202 and answer.headers["Range"] == "0-3"

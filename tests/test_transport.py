@@ -181,3 +181,17 @@ def test_a_client_trickling_its_headers_is_dropped(hub):
             closed = True
     assert closed and time.monotonic() - started < 10
     still_serving(url)
+
+
+def test_an_anonymous_upload_with_accounts_on_is_refused_without_its_body_being_read(tmp_path):
+    (tmp_path / "users.json").write_text(json.dumps({"users": {"madams": {"password": "pw"}}}))
+    with running_server(tmp_path / "data", "--users", str(tmp_path / "users.json")) as (_, url):
+        host, port = url.split("//")[1].split(":")
+        head = (
+            b"PATCH /v2/madams/app/blobs/uploads/00000000-0000-4000-8000-000000000000 HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n" % (200 * MiB)
+        )
+        answer, sent, seconds = answer_to_headers((host, int(port)), head, body_bytes=200 * MiB)
+        status, headers, _ = split_answer(answer)
+        assert status == 401 and b"Bearer" in headers[b"Www-Authenticate"]
+        assert sent < 100 * MiB and seconds < 2
