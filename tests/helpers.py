@@ -1,6 +1,7 @@
 """Helpers for tests: the canonical error check, and a real server process."""
 
 import contextlib
+import hashlib
 import http.client
 import json
 import os
@@ -15,6 +16,8 @@ from urllib.parse import urlsplit
 PROJECT = Path(__file__).resolve().parent.parent
 STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 LISTENING = re.compile(r"hubserver listening on (http://127\.0\.0\.1:(\d+))\n")
+
+OCTETS = {"Content-Type": "application/octet-stream"}
 
 
 def assert_error(response, status, body):
@@ -99,3 +102,17 @@ def send(base_url, method, path, body=None, headers=None, connection=None):
     finally:
         if own:
             connection.close()
+
+
+def upload_path(base_url, name):
+    """Open a blob upload to the repository ``name`` of a live server; return the path of its Location."""
+    location = send(base_url, "POST", "/v2/%s/blobs/uploads/" % name).headers["Location"]
+    return "/" + location.split("//", 1)[1].split("/", 1)[1]
+
+
+def pushed_blob(base_url, name, data):
+    """Upload ``data`` as a blob of the repository ``name`` of a live server, in one PUT; return its digest."""
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    answer = send(base_url, "PUT", upload_path(base_url, name) + "?digest=" + digest, data, OCTETS)
+    assert answer.status == 201, answer.body
+    return digest

@@ -1,14 +1,13 @@
 """Bad files in the data directory, and changes to many namespaces that fail half-way, against the
 real server: one bad file affects its own namespace only, and a failed change leaves every file as it was."""
 
-import hashlib
 import json
 import subprocess
 import sys
 
 import pytest
 
-from helpers import PROJECT, running_server, send
+from helpers import PROJECT, pushed_blob, running_server, send
 
 TRUNCATED = b'{"format": 3, "namespace": "broken", "repositor'
 
@@ -98,14 +97,8 @@ def test_an_import_whose_second_write_fails_puts_the_first_back_byte_for_byte(hu
 
 def test_a_blob_a_manifest_names_cannot_be_deleted_and_the_manifest_still_answers(hub):
     url, _, _ = hub
-    layer = b"a layer"
-    layer_digest = "sha256:" + hashlib.sha256(layer).hexdigest()
-    config = b"{}"
-    config_digest = "sha256:" + hashlib.sha256(config).hexdigest()
-    for data, digest in ((layer, layer_digest), (config, config_digest)):
-        location = send(url, "POST", "/v2/madams/repo/blobs/uploads/").headers["Location"]
-        path = "/" + location.split("//", 1)[1].split("/", 1)[1]
-        assert send(url, "PUT", path + "?digest=" + digest, data, {"Content-Type": "x"}).status == 201
+    layer_digest = pushed_blob(url, "madams/repo", b"a layer")
+    config_digest = pushed_blob(url, "madams/repo", b"{}")
     manifest = json.dumps(
         {
             "schemaVersion": 2,
@@ -125,10 +118,7 @@ def test_a_blob_a_manifest_names_cannot_be_deleted_and_the_manifest_still_answer
 def test_gc_removes_nothing_while_a_namespace_cannot_be_read(tmp_path):
     data_dir = tmp_path / "data"
     with running_server(data_dir) as (_, url):
-        location = send(url, "POST", "/v2/madams/repo/blobs/uploads/").headers["Location"]
-        path = "/" + location.split("//", 1)[1].split("/", 1)[1]
-        digest = "sha256:" + hashlib.sha256(b"kept").hexdigest()
-        assert send(url, "PUT", path + "?digest=" + digest, b"kept", {"Content-Type": "x"}).status == 201
+        digest = pushed_blob(url, "madams/repo", b"kept")
     (data_dir / "madams.json").write_bytes(TRUNCATED)
     gc = subprocess.run(
         [sys.executable, str(PROJECT / "hubserver.py"), "gc", "--data-dir", str(data_dir)],

@@ -9,10 +9,9 @@ from functools import partial
 import filelock
 import pytest
 
-from helpers import running_server, send
+from helpers import OCTETS, running_server, send, upload_path
 
 RUNS = 200
-OCTETS = {"Content-Type": "application/octet-stream"}
 
 
 @pytest.fixture(scope="module")
@@ -20,11 +19,6 @@ def hub(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("uploads") / "data"
     with running_server(data_dir) as (_, url):
         yield url, data_dir
-
-
-def upload_path(url, repo_name):
-    location = send(url, "POST", "/v2/madams/%s/blobs/uploads/" % repo_name).headers["Location"]
-    return "/" + location.split("//", 1)[1].split("/", 1)[1]
 
 
 def digest_of(data):
@@ -60,7 +54,7 @@ def test_finishing_an_upload_while_a_chunk_is_written_never_stores_wrong_bytes(h
     url, data_dir = hub
     outcomes = set()
     for _ in range(RUNS):
-        path = upload_path(url, "race")
+        path = upload_path(url, "madams/race")
         small = os.urandom(1024)
         assert send(url, "PATCH", path, small, OCTETS).status == 202
         large = os.urandom(1024 * 1024)
@@ -83,7 +77,7 @@ def test_finishing_an_upload_while_a_chunk_is_written_never_stores_wrong_bytes(h
 def test_two_chunks_at_once_are_written_one_after_the_other(hub):
     url, _ = hub
     for _ in range(20):
-        path = upload_path(url, "pair")
+        path = upload_path(url, "madams/pair")
         first, second = os.urandom(300 * 1024), os.urandom(200 * 1024)
         answers = at_once(
             partial(send, url, "PATCH", path, first, OCTETS), partial(send, url, "PATCH", path, second, OCTETS)
@@ -97,7 +91,7 @@ def test_two_chunks_at_once_are_written_one_after_the_other(hub):
 
 def test_a_content_range_that_is_not_the_body_length_is_refused(hub):
     url, _ = hub
-    path = upload_path(url, "range")
+    path = upload_path(url, "madams/range")
     answer = send(url, "PATCH", path, b"x" * 10, {**OCTETS, "Content-Range": "0-99"})
     assert answer.status == 416
     assert answer.json() == {
@@ -115,7 +109,7 @@ def test_a_content_range_that_is_not_the_body_length_is_refused(hub):
 
 def test_a_failed_finish_leaves_the_upload_as_it_was(hub):
     url, _ = hub
-    path = upload_path(url, "retry")
+    path = upload_path(url, "madams/retry")
     assert send(url, "PATCH", path, b"first", OCTETS).status == 202
     answer = send(url, "PUT", path + "?digest=" + digest_of(b"wrong"), b"second", OCTETS)
     assert answer.status == 400 and answer.json()["errors"][0]["code"] == "DIGEST_INVALID"
@@ -127,7 +121,7 @@ def test_a_failed_finish_leaves_the_upload_as_it_was(hub):
 def test_a_session_another_process_keeps_writing_is_refused_with_a_wait(tmp_path):
     data_dir = tmp_path / "data"
     with running_server(data_dir, env={"HUB_LOCK_TIMEOUT": "0.5"}) as (_, url):
-        path = upload_path(url, "busy")
+        path = upload_path(url, "madams/busy")
         upload = path.rstrip("/").rsplit("/", 1)[1]
         with filelock.FileLock(str(data_dir / "_uploads" / (upload + ".lock"))):  # another writer holds it
             answer = send(url, "PATCH", path, b"late", OCTETS)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from helpers import running_server, send
+from helpers import running_server, send, upload_path
 
 MiB = 1024 * 1024
 
@@ -45,12 +45,6 @@ def answer_to_headers(address, head, body_bytes=0, chunk=64 * 1024):
         except ConnectionResetError:
             pass
     return answer, sent, time.monotonic() - started
-
-
-def upload_path(url, repo_name):
-    """Open an upload to madams/``repo_name``; return the path of its Location."""
-    location = send(url, "POST", "/v2/madams/%s/blobs/uploads/" % repo_name).headers["Location"]
-    return "/" + location.split("//", 1)[1].split("/", 1)[1]
 
 
 def split_answer(answer):
@@ -96,7 +90,7 @@ def test_a_body_at_the_limit_is_taken(hub):
 
 def test_a_blob_upload_takes_more_than_the_body_limit_and_a_manifest_its_own(hub):
     url, address, _ = hub
-    path = upload_path(url, "big")
+    path = upload_path(url, "madams/big")
     answer = send(url, "PATCH", path, b"x" * MiB, {"Content-Type": "application/octet-stream"})
     assert answer.status == 202 and answer.headers["Range"] == "0-%d" % (MiB - 1)
     head = b"PUT /v2/madams/big/manifests/latest HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -107,7 +101,7 @@ def test_a_blob_upload_takes_more_than_the_body_limit_and_a_manifest_its_own(hub
 
 def test_a_patch_over_the_blob_limit_is_size_invalid_and_leaves_the_upload_usable(hub):
     url, address, _ = hub
-    path = upload_path(url, "over")
+    path = upload_path(url, "madams/over")
     assert send(url, "PATCH", path, b"a" * 1000, {"Content-Type": "application/octet-stream"}).status == 202
     head = b"PATCH %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n" % (
         path.encode(),
@@ -127,7 +121,7 @@ def test_a_patch_over_the_blob_limit_is_size_invalid_and_leaves_the_upload_usabl
 
 def test_a_chunk_that_would_pass_the_blob_limit_is_refused_before_a_byte_is_written(hub):
     url, _, _ = hub
-    path = upload_path(url, "grow")
+    path = upload_path(url, "madams/grow")
     assert send(url, "PATCH", path, b"a" * (2 * MiB - 10), {"Content-Type": "application/octet-stream"}).status == 202
     answer = send(url, "PATCH", path, b"b" * 11, {"Content-Type": "application/octet-stream"})
     assert answer.status == 413 and answer.json()["errors"][0]["code"] == "SIZE_INVALID"
@@ -136,7 +130,7 @@ def test_a_chunk_that_would_pass_the_blob_limit_is_refused_before_a_byte_is_writ
 
 def test_a_chunked_patch_past_the_blob_limit_leaves_the_upload_as_it_was(hub):
     url, _, _ = hub
-    path = upload_path(url, "stream")
+    path = upload_path(url, "madams/stream")
     assert send(url, "PATCH", path, b"a" * 100, {"Content-Type": "application/octet-stream"}).status == 202
     chunks = (b"c" * (256 * 1024) for _ in range(12))
     headers = {"Content-Type": "application/octet-stream", "Transfer-Encoding": "chunked"}
