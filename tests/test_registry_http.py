@@ -384,6 +384,28 @@ def test_an_upload_untouched_for_a_day_expires(data_dir):
     assert not os.path.exists(os.path.join(blobs.uploads, stale))
 
 
+def test_a_chunk_whose_upload_is_finished_while_it_waits_for_the_lock_is_unknown(client, monkeypatch):
+    import os
+
+    location = client.post("/v2/madams/app/blobs/uploads/").headers["Location"].replace("http://localhost", "")
+    upload = location.rstrip("/").rsplit("/", 1)[1]
+    blobs = client.application.extensions["hubserver.blobs"]
+    lock_path = os.path.join(blobs.uploads, upload + ".lock")
+    open(lock_path, "w").close()  # left by an earlier request: opened without O_CREAT
+    real_open = os.open
+
+    def finished_meanwhile(path, flags, *arguments):
+        if path == lock_path:  # the finishing request removes the upload, then its lock file, right now
+            os.unlink(os.path.join(blobs.uploads, upload))
+            os.unlink(lock_path)
+        return real_open(path, flags, *arguments)
+
+    monkeypatch.setattr(os, "open", finished_meanwhile)
+    response = client.patch(location, data=b"late", content_type="application/octet-stream")
+    monkeypatch.undo()
+    assert (response.status_code, errors_of(response)) == (404, ["BLOB_UPLOAD_UNKNOWN"])
+
+
 def test_a_corrupt_namespace_file_is_reported_in_the_registry_shape(client, data_dir):
     put_manifest(client, "madams/app", "v1", image_manifest(client, "madams/app"))
     (data_dir / "madams.json").write_text("{broken")

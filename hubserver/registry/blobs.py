@@ -4,8 +4,11 @@ A blob lives at ``<data-dir>/_blobs/sha256/<2 hex>/<64 hex>``, named by the
 sha256 of its bytes. It is hashed while it streams in, checked against the
 digest the client names, then renamed into place: a blob file is whole or
 absent. An unfinished upload lives at ``<data-dir>/_uploads/<uuid>``, with
-who opened it, for which repository, in ``<uuid>.owner``; it is removed a day
-after it was last written to (checked whenever an upload starts). Nothing here
+who opened it, for which repository, in ``<uuid>.owner``, and the lock that
+lets one request at a time write it, in any process, ``<uuid>.lock``; it is
+removed a day after it was last written to (checked whenever an upload
+starts). An upload is removed before its lock file, so that whoever takes
+the lock next finds it gone. Nothing here
 holds a blob in memory: bytes move in chunks of CHUNK.
 """
 
@@ -157,6 +160,8 @@ class BlobStore:
                 held.enter_context(hold_alone(path + LOCK_SUFFIX, self.lock_timeout))
             except LockTimeout:
                 raise UploadBusy(upload, self.lock_timeout) from None
+            except FileNotFoundError:  # its lock file went as it was opened: only ever after the upload
+                raise UploadUnknown(upload) from None
             if not os.path.exists(path):  # finished or cancelled by the request waited for
                 _unlink(path + LOCK_SUFFIX)
                 raise UploadUnknown(upload)
@@ -244,9 +249,10 @@ class BlobStore:
         with self._lock:
             self._hashes.pop(upload, None)
         path = self._upload_path(upload)
+        removed = _unlink(path)  # first: whoever holds the lock after this finds no upload
         for sidecar in SIDECARS:
             _unlink(path + sidecar)
-        return _unlink(path)
+        return removed
 
     def cancel_uploads(self, prefix=None):
         """Cancel every upload session (whose owner starts with ``prefix``, if given); return how many."""
