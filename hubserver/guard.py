@@ -26,12 +26,11 @@ def refuse_bad_text():
     if not text.is_percent_utf8(environ.get("QUERY_STRING", "")):
         raise BadText("The query string is not valid UTF-8.")
     for key, value in environ.items():
-        if key.startswith("HTTP_") and not text.is_utf8(value.encode("latin-1", "replace")):
+        if key.startswith("HTTP_") and not text.is_wsgi_utf8(value):
             raise BadText("The %s header is not valid UTF-8." % key[5:].replace("_", "-").title())
-    if (
-        request.mimetype not in (JSON_TYPE, FORM_TYPES[0])
-        or not 0 < (request.content_length or 0) <= request.max_content_length
-    ):
+    if environ.get("CONTENT_LENGTH", "") in ("", "0"):
+        return  # no body
+    if request.mimetype not in (JSON_TYPE, FORM_TYPES[0]) or not request.content_length <= request.max_content_length:
         return
     body = request.get_data(cache=True)
     if request.mimetype == JSON_TYPE and text.json_holds_lone_surrogate(body):

@@ -48,6 +48,13 @@ class BodyLimits:
 
 
 def apply():
-    """Give the request its route's body limit (a before-request hook, the first)."""
+    """Give the request its route's body limit (a before-request hook, the first).
+
+    A request without a body keeps the application's (``--max-body-size``):
+    there is nothing to refuse. waitress sends a chunked body on with its length.
+    """
+    environ = request.environ
+    if environ.get("CONTENT_LENGTH", "") in ("", "0") and "HTTP_TRANSFER_ENCODING" not in environ:
+        return
     limits = current_app.extensions[LIMITS_KEY]
-    request.max_content_length = limits.for_request(request.method, request.path, "Authorization" in request.headers)
+    request.max_content_length = limits.for_request(request.method, request.path, "HTTP_AUTHORIZATION" in environ)

@@ -19,9 +19,11 @@ DOCUMENTED = re.compile(r"^/(v1|_hub)/")
 DOCUMENT_KEY = "hubserver.openapi"
 TITLE = "hubserver"
 VERSION = "1.0"
-# Every operation can answer these (credentials, a name that cannot exist, body
-# size and type, server-side trouble: a corrupt file, a busy lock, a full disk).
+# Every operation can answer these (a query or header that is not text,
+# credentials, a name that cannot exist, body size and type, server-side
+# trouble: a corrupt file, a busy lock, a full disk).
 COMMON = {
+    400: "DetailSchema",
     401: "DetailSchema",
     404: "DetailSchema",
     413: "DetailSchema",

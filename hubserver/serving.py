@@ -49,6 +49,8 @@ class _LimitedParser(HTTPRequestParser):
 
     def parse_header(self, header_plus):
         super().parse_header(header_plus)
+        if not (self.chunked or self.content_length):
+            return  # no body: nothing to limit
         self.body_limit = self.limits.for_request(self.command, self.path, "AUTHORIZATION" in self.headers)
         if not self.chunked and self.content_length > self.body_limit:
             self._refuse()

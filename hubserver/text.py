@@ -23,8 +23,15 @@ def is_utf8(data):
     return True
 
 
+def is_wsgi_utf8(text):
+    """Tell whether a WSGI string (latin-1 of the bytes sent) is UTF-8; at once for ASCII, the usual case."""
+    return text.isascii() or is_utf8(text.encode("latin-1", "replace"))
+
+
 def is_percent_utf8(text):
     """Tell whether a WSGI string (latin-1 of the bytes sent) of percent-escapes decodes as UTF-8."""
+    if text.isascii() and "%" not in text:
+        return True
     return is_utf8(unquote_to_bytes(text.encode("latin-1").replace(b"+", b" ")))
 
 

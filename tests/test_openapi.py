@@ -68,3 +68,10 @@ def test_the_seed_examples_are_in_the_document(document):
     assert detail["content"]["application/json"]["example"]["full_description"] == "test contain 2 tags"
     tags = document["paths"]["/v1/repositories/{namespace}/{repo_name}/tags"]["get"]["responses"]["200"]
     assert [entry["tag"] for entry in tags["content"]["application/json"]["example"]] == ["test", "latest"]
+
+
+def test_every_operation_lists_the_400_of_a_query_or_header_that_is_not_text(document, client):
+    assert client.get("/v1/repositories/madams/repo/?x=%ff").status_code == 400
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            assert "400" in operation["responses"], (method, path)
