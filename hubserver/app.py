@@ -101,8 +101,7 @@ def create_app(config=None):
     app.extensions[limits.LIMITS_KEY] = limits.BodyLimits(
         int(app.config["MAX_BODY_SIZE"]), blobs.max_size, accounts.enabled, bool(app.config["ADMIN"])
     )
-    app.before_request(limits.apply)  # first: every later reader of the body keeps to it
-    app.before_request(guard.refuse_bad_text)  # then: before the journal, the faults, the views
+    app.before_request(admit)  # first: before the journal, the faults, the views
     app.register_blueprint(v1.blueprint)
     app.register_blueprint(registry.blueprint)
     app.register_blueprint(ui.blueprint)
@@ -115,6 +114,12 @@ def create_app(config=None):
     app.after_request(web.note_namespace)
     app.register_error_handler(Exception, error_response)
     return app
+
+
+def admit():
+    """The first hook of every request: give it its route's body limit, then refuse text that is not text."""
+    limits.apply()
+    guard.refuse_bad_text()
 
 
 def close(app):

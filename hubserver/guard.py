@@ -21,13 +21,10 @@ class BadText(AnswerError):
 
 
 def refuse_bad_text():
-    """Raise BadText for a query, a header or a JSON or form body that is not valid text (a before-request hook)."""
+    """Raise BadText for a query, a header or a JSON or form body that is not valid text (in app.admit)."""
     environ = request.environ
-    if not text.is_percent_utf8(environ.get("QUERY_STRING", "")):
-        raise BadText("The query string is not valid UTF-8.")
-    for key, value in environ.items():
-        if key.startswith("HTTP_") and not text.is_wsgi_utf8(value):
-            raise BadText("The %s header is not valid UTF-8." % key[5:].replace("_", "-").title())
+    if "%" in environ.get("QUERY_STRING", "") or not _ascii_only(environ):  # the usual request: nothing to see
+        _refuse_bad_head(environ)
     if environ.get("CONTENT_LENGTH", "") in ("", "0"):
         return  # no body
     if request.mimetype not in (JSON_TYPE, FORM_TYPES[0]) or not request.content_length <= request.max_content_length:
@@ -37,3 +34,15 @@ def refuse_bad_text():
         raise BadText("JSON parse error - the body holds a lone surrogate, which is not text.")
     if request.mimetype == FORM_TYPES[0] and not text.is_percent_utf8(body.decode("latin-1")):
         raise BadText("The form body is not valid UTF-8.")
+
+
+def _ascii_only(environ):
+    return "".join([value for value in environ.values() if type(value) is str]).isascii()
+
+
+def _refuse_bad_head(environ):
+    if not text.is_percent_utf8(environ.get("QUERY_STRING", "")):
+        raise BadText("The query string is not valid UTF-8.")
+    for key, value in environ.items():
+        if key.startswith("HTTP_") and not text.is_wsgi_utf8(value):
+            raise BadText("The %s header is not valid UTF-8." % key[5:].replace("_", "-").title())

@@ -48,7 +48,7 @@ class BodyLimits:
 
 
 def apply():
-    """Give the request its route's body limit (a before-request hook, the first).
+    """Give the request its route's body limit (in the first before-request hook, before any reader of the body).
 
     A request without a body keeps the application's (``--max-body-size``):
     there is nothing to refuse. waitress sends a chunked body on with its length.
