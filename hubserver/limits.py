@@ -51,10 +51,14 @@ def apply():
     """Give the request its route's body limit (in the first before-request hook, before any reader of the body).
 
     A request without a body keeps the application's (``--max-body-size``):
-    there is nothing to refuse. waitress sends a chunked body on with its length.
+    there is nothing to refuse.
     """
     environ = request.environ
-    if environ.get("CONTENT_LENGTH", "") in ("", "0") and "HTTP_TRANSFER_ENCODING" not in environ:
-        return
-    limits = current_app.extensions[LIMITS_KEY]
-    request.max_content_length = limits.for_request(request.method, request.path, "HTTP_AUTHORIZATION" in environ)
+    if has_body(environ):
+        limits = current_app.extensions[LIMITS_KEY]
+        request.max_content_length = limits.for_request(request.method, request.path, "HTTP_AUTHORIZATION" in environ)
+
+
+def has_body(environ):
+    """Tell whether a request comes with a body, from its WSGI environ (cheaply: this runs on every request)."""
+    return environ.get("CONTENT_LENGTH", "") not in ("", "0") or "HTTP_TRANSFER_ENCODING" in environ

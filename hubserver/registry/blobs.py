@@ -20,7 +20,7 @@ import uuid
 from contextlib import ExitStack, contextmanager
 
 from hubserver.names import digest_of, digest_of_image, image_id_of, is_digest
-from hubserver.storage.files import LockTimeout, fsync_folder, hold_alone
+from hubserver.storage.files import LockTimeout, fsync_folder, hold_alone, remove
 
 CHUNK = 1024 * 1024
 UPLOAD_LIFETIME = 24 * 3600
@@ -98,7 +98,7 @@ class BlobStore:
 
     def delete(self, digest):
         """Remove a blob; tell whether there was one."""
-        return _unlink(self.path(digest))
+        return remove(self.path(digest), sync=False)
 
     def digests(self):
         """Yield the digest of every blob stored."""
@@ -163,7 +163,7 @@ class BlobStore:
             except FileNotFoundError:  # its lock file went as it was opened: only ever after the upload
                 raise UploadUnknown(upload) from None
             if not os.path.exists(path):  # finished or cancelled by the request waited for
-                _unlink(path + LOCK_SUFFIX)
+                remove(path + LOCK_SUFFIX, sync=False)
                 raise UploadUnknown(upload)
             yield path
 
@@ -248,11 +248,7 @@ class BlobStore:
     def _remove(self, upload):
         with self._lock:
             self._hashes.pop(upload, None)
-        path = self._upload_path(upload)
-        removed = _unlink(path)  # first: whoever holds the lock after this finds no upload
-        for sidecar in SIDECARS:
-            _unlink(path + sidecar)
-        return removed
+        return _remove_with_sidecars(self._upload_path(upload))
 
     def cancel_uploads(self, prefix=None):
         """Cancel every upload session (whose owner starts with ``prefix``, if given); return how many."""
@@ -274,11 +270,9 @@ class BlobStore:
             upload = _sidecar_owner(name)
             if upload is not None:  # goes with its upload; alone, once it is as old
                 if not os.path.exists(os.path.join(self.uploads, upload)) and _older(path, deadline):
-                    _unlink(path)
-            elif _older(path, deadline) and _unlink(path):
+                    remove(path, sync=False)
+            elif _older(path, deadline) and _remove_with_sidecars(path):
                 removed += 1
-                for sidecar in SIDECARS:
-                    _unlink(path + sidecar)
         return removed
 
     def _upload_folder(self):
@@ -300,10 +294,12 @@ def _older(path, deadline):
         return False
 
 
-def _unlink(path):
-    """Remove a file; tell whether there was one."""
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        return False
-    return True
+def _remove_with_sidecars(path):
+    """Remove an upload's file, then the files that go with it; tell whether there was an upload.
+
+    The upload first: whoever takes its lock after this finds no upload.
+    """
+    removed = remove(path, sync=False)
+    for sidecar in SIDECARS:
+        remove(path + sidecar, sync=False)
+    return removed

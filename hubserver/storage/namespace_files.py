@@ -10,6 +10,7 @@ that says it is wholly in it.
 
 import os
 import threading
+from contextlib import contextmanager
 
 from hubserver.storage import document, log
 from hubserver.storage.errors import CorruptNamespace, FolderInTheWay
@@ -82,6 +83,15 @@ class Version:
 
 
 NOTHING = Version(Repositories({}))
+
+
+@contextmanager
+def _no_folder(namespace):
+    """Turn a folder where a namespace's file or log should be into FolderInTheWay."""
+    try:
+        yield
+    except IsADirectoryError:
+        raise FolderInTheWay(namespace) from None
 
 
 def _bytes_of(path):
@@ -179,10 +189,8 @@ class NamespaceFiles:
 
     def _load(self, namespace):
         """Read the log, then the snapshot, then the whole log: the namespace's state from scratch."""
-        try:
+        with _no_folder(namespace):
             return self._read_both(namespace)
-        except IsADirectoryError:
-            raise FolderInTheWay(namespace) from None
 
     def _read_both(self, namespace):
         try:
@@ -284,10 +292,8 @@ class NamespaceFiles:
 
         FolderInTheWay if either is a folder.
         """
-        try:
+        with _no_folder(namespace):
             return tuple(_bytes_of(path) for path in (self.snapshot_path(namespace), self.log_path(namespace)))
-        except IsADirectoryError:
-            raise FolderInTheWay(namespace) from None
 
     def put_back(self, namespace, saved):
         """Make the namespace's files again what ``saved`` holds (a failed multi-namespace change undone)."""

@@ -343,9 +343,9 @@ class NamespaceStore:
         written, and if one write fails, those written already are put back as
         they were, byte for byte, before the error goes on. An explicit
         replacement, so unlike a change it does not need to read the files
-        first: it replaces a corrupt namespace file too (FolderInTheWay, and
-        nothing written, for a folder where a file should be). Queued changes wait, then
-        apply on top of the new contents.
+        first: it replaces a corrupt namespace file too (but a folder where a
+        file should be is FolderInTheWay, and nothing is written). Queued
+        changes wait, then apply on top of the new contents.
         """
         names = sorted(replacements)
         with ExitStack() as held:
