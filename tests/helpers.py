@@ -18,6 +18,26 @@ STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 LISTENING = re.compile(r"hubserver listening on (http://127\.0\.0\.1:(\d+))\n")
 
 OCTETS = {"Content-Type": "application/octet-stream"}
+# The keys of a repository detail, in the contract's order.
+DETAIL_KEYS = [
+    "namespace",
+    "repo_name",
+    "repo_path",
+    "logo_file",
+    "description",
+    "full_description",
+    "repo_starred_count",
+    "created_at",
+    "updated_at",
+    "is_public",
+    "logo",
+    "is_automated",
+    "download",
+    "upload",
+    "pulled_at",
+    "pushed_at",
+    "is_repo_starred",
+]
 
 
 def assert_error(response, status, body):
@@ -104,6 +124,37 @@ def send(base_url, method, path, body=None, headers=None, connection=None):
             connection.close()
 
 
+def file_repository(name, stamp, file_format=3, **fields):
+    """Return a new repository as a namespace file of ``file_format`` holds it, made at ``stamp``, with ``fields``."""
+    repository = {
+        "repo_name": name,
+        "description": "",
+        "full_description": "",
+        "is_public": True,
+        "logo": "default-icon.jpg",
+        "is_automated": False,
+        "created": stamp,
+        "updated": stamp,
+        "download": 0,
+        "upload": 0,
+        "pulled_at": None,
+        "pushed_at": None,
+        "tags": [],
+        "starred_by": [],
+    }
+    if file_format >= 2:
+        repository["manifests"] = []
+    if file_format >= 3:
+        repository["blobs"] = []
+    repository.update(fields)
+    return repository
+
+
+def digest_of(data):
+    """Return the registry digest of ``data``, worked out here rather than by hubserver."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
 def upload_path(base_url, name):
     """Open a blob upload to the repository ``name`` of a live server; return the path of its Location."""
     location = send(base_url, "POST", "/v2/%s/blobs/uploads/" % name).headers["Location"]
@@ -112,7 +163,7 @@ def upload_path(base_url, name):
 
 def pushed_blob(base_url, name, data):
     """Upload ``data`` as a blob of the repository ``name`` of a live server, in one PUT; return its digest."""
-    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    digest = digest_of(data)
     answer = send(base_url, "PUT", upload_path(base_url, name) + "?digest=" + digest, data, OCTETS)
     assert answer.status == 201, answer.body
     return digest

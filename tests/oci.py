@@ -1,18 +1,15 @@
 """Build small OCI image layouts on disk, for pushing with real clients."""
 
 import gzip
-import hashlib
 import io
 import json
 import tarfile
 from pathlib import Path
 
+from helpers import digest_of
+
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-
-
-def digest_of(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def _layer(text):

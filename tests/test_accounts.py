@@ -12,7 +12,7 @@ import hubserver
 from hubserver.accounts import LoginThrottle, Throttled
 from hubserver.controls.views import ADMIN_KEY
 
-from helpers import assert_error, assert_field_errors
+from helpers import assert_error, assert_field_errors, file_repository
 
 STAMP = "2015-06-07T10:41:31.882Z"
 IMAGE = "a" * 64
@@ -21,25 +21,6 @@ FORBIDDEN = {"detail": "You do not have permission to perform this action."}
 NOT_FOUND = {"detail": "Not found."}
 INVALID_TOKEN = {"detail": "Invalid token."}
 CAROLS_HASH = generate_password_hash("hunter2", method="pbkdf2:sha256:1000")  # werkzeug's format, made quick
-
-
-def repository(name, is_public):
-    return {
-        "repo_name": name,
-        "description": "",
-        "full_description": "",
-        "is_public": is_public,
-        "logo": "default-icon.jpg",
-        "is_automated": False,
-        "created": STAMP,
-        "updated": STAMP,
-        "download": 0,
-        "upload": 0,
-        "pulled_at": None,
-        "pushed_at": None,
-        "tags": [],
-        "starred_by": [],
-    }
 
 
 @pytest.fixture
@@ -65,7 +46,11 @@ def seed(tmp_path):
     path = tmp_path / "seed.json"
     path.write_text(
         json.dumps(
-            {"format": 1, "namespace": "madams", "repositories": [repository("pub", True), repository("priv", False)]}
+            {
+                "format": 1,
+                "namespace": "madams",
+                "repositories": [file_repository("pub", STAMP, 1), file_repository("priv", STAMP, 1, is_public=False)],
+            }
         )
     )
     return path

@@ -1,43 +1,19 @@
 """The test-double controls under /_hub/: health, reset, state, clock, journal, faults."""
 
-import hashlib
 import json
 
 import pytest
 
 import hubserver
 
-from helpers import assert_error, assert_field_errors
+from helpers import assert_error, assert_field_errors, digest_of, file_repository
 
 IMAGE = "a" * 64
 STAMP = "2015-06-07T10:41:31.882Z"
 
 
 def namespace_document(namespace, *names, file_format=3, **fields):
-    repositories = []
-    for name in names:
-        repository = {
-            "repo_name": name,
-            "description": "",
-            "full_description": "",
-            "is_public": True,
-            "logo": "default-icon.jpg",
-            "is_automated": False,
-            "created": STAMP,
-            "updated": STAMP,
-            "download": 0,
-            "upload": 0,
-            "pulled_at": None,
-            "pushed_at": None,
-            "tags": [],
-            "starred_by": [],
-        }
-        if file_format >= 2:
-            repository["manifests"] = []
-        if file_format >= 3:
-            repository["blobs"] = []
-        repository.update(fields)
-        repositories.append(repository)
+    repositories = [file_repository(name, STAMP, file_format, **fields) for name in names]
     return {"format": file_format, "namespace": namespace, "repositories": repositories}
 
 
@@ -423,7 +399,7 @@ def test_admin_paths_answer_with_and_without_a_trailing_slash(client):
 
 def pushed_blob(client, name, data):
     location = client.post("/v2/%s/blobs/uploads/" % name).headers["Location"].replace("http://localhost", "")
-    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    digest = digest_of(data)
     assert client.put(location + "?digest=" + digest, data=data).status_code == 201
     return digest
 

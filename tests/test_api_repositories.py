@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from helpers import STAMP, assert_error, assert_field_errors
+from helpers import DETAIL_KEYS, STAMP, assert_error, assert_field_errors
 
 CREATED_KEYS = [
     "repo_name",
@@ -35,25 +35,6 @@ LIST_ITEM_KEYS = [
     "pushed_at",
 ]
 UPDATED_KEYS = ["repo_name", "namespace", "repo_path", "description", "is_public", "logo"]
-DETAIL_KEYS = [
-    "namespace",
-    "repo_name",
-    "repo_path",
-    "logo_file",
-    "description",
-    "full_description",
-    "repo_starred_count",
-    "created_at",
-    "updated_at",
-    "is_public",
-    "logo",
-    "is_automated",
-    "download",
-    "upload",
-    "pulled_at",
-    "pushed_at",
-    "is_repo_starred",
-]
 NOT_FOUND = {"detail": "Not found."}
 
 BAD_NAMES = ["a", "A", "Ab", "-ab", "ab-", "a..b", "a__b", "a b", "ab/cd", "..", "é", "ab\x00", "_hub"]

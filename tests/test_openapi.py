@@ -5,6 +5,8 @@ from openapi_spec_validator import validate
 
 from hubserver import openapi
 
+from helpers import DETAIL_KEYS
+
 
 @pytest.fixture
 def document(client):
@@ -36,25 +38,7 @@ def test_answers_come_from_the_marshmallow_schemas(document):
     schema = document["components"]["schemas"][
         detail["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     ]
-    assert list(schema["properties"]) == [
-        "namespace",
-        "repo_name",
-        "repo_path",
-        "logo_file",
-        "description",
-        "full_description",
-        "repo_starred_count",
-        "created_at",
-        "updated_at",
-        "is_public",
-        "logo",
-        "is_automated",
-        "download",
-        "upload",
-        "pulled_at",
-        "pushed_at",
-        "is_repo_starred",
-    ]
+    assert list(schema["properties"]) == DETAIL_KEYS
 
 
 def test_no_default_responses(document):

@@ -10,12 +10,11 @@ the owner and the member may hold a private byte.
 """
 
 import base64
-import hashlib
 import json
 
 import pytest
 
-from helpers import running_server, send
+from helpers import digest_of, running_server, send
 
 STAMP = "2015-06-07T10:41:31.882Z"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -34,10 +33,6 @@ BASIC_CALLERS = {"owner": "acme", "member": "carol", "other": "bob"}
 CALLERS = ["anonymous", "owner", "member", "other", "bad token", "expired token", "scoped"]
 SCOPED_GRANT = {"bob/mine": {"pull"}}  # carol's token, asked for bob/mine only
 OK, HIDDEN, DENIED, CHALLENGE, NARROW = "ok", "hidden", "denied", "challenge", "narrow"
-
-
-def digest_of(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def basic(name):

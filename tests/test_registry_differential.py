@@ -6,7 +6,6 @@ with a temporary root. Compared: status codes, the headers that matter
 (error codes for errors, whole bodies otherwise).
 """
 
-import hashlib
 import http.client
 import json
 import shutil
@@ -18,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from helpers import running_server
+from helpers import digest_of, running_server
 
 pytestmark = pytest.mark.skipif(
     shutil.which("docker-registry") is None, reason="docker-registry is not installed (.ci/run installs it)"
@@ -27,10 +26,6 @@ pytestmark = pytest.mark.skipif(
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 CONFIG = b'{"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}'
 LAYER = b"the layer's bytes"
-
-
-def digest_of(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def manifest(config_digest=None):

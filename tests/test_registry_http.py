@@ -1,7 +1,6 @@
 """The /v2/ protocol by raw HTTP: what clients rarely do, errors, the bridge, accounts, gc."""
 
 import base64
-import hashlib
 import json
 import subprocess
 import sys
@@ -10,14 +9,10 @@ import pytest
 
 import hubserver
 
-from helpers import PROJECT
+from helpers import PROJECT, digest_of
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-
-
-def digest_of(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def errors_of(response):

@@ -1,7 +1,6 @@
 """Docker's token protocol on /v2/, blobs that belong to repositories, and upload sessions that belong to callers."""
 
 import base64
-import hashlib
 import json
 import os
 
@@ -10,6 +9,8 @@ import pytest
 import hubserver
 from hubserver.controls.views import ADMIN_KEY
 from hubserver.web import STORE_KEY
+
+from helpers import digest_of
 
 STAMP = "2015-06-07T10:41:31.882Z"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -20,10 +21,6 @@ USERS = {
         "bob": {"password": "bob-pw"},
     }
 }
-
-
-def digest_of(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def basic(name):

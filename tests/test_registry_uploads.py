@@ -9,7 +9,7 @@ from functools import partial
 import filelock
 import pytest
 
-from helpers import OCTETS, running_server, send, upload_path
+from helpers import OCTETS, digest_of, running_server, send, upload_path
 
 RUNS = 200
 
@@ -19,10 +19,6 @@ def hub(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("uploads") / "data"
     with running_server(data_dir) as (_, url):
         yield url, data_dir
-
-
-def digest_of(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def at_once(*calls):
