@@ -14,7 +14,8 @@ import os
 import secrets
 
 from hubserver.accounts.errors import AccountsFileError
-from hubserver.storage.files import PRIVATE_MODE, FileLocks, LockTimeout, ParsedFileCache, atomic_write
+from hubserver.storage.files import PRIVATE_MODE, ParsedFileCache, atomic_write
+from hubserver.storage.locks import FileLocks, LockTimeout
 
 TOKENS_FILE = "_tokens.json"  # a name that cannot be a namespace's
 TOKENS_FORMAT = 1

@@ -20,7 +20,8 @@ import uuid
 from contextlib import ExitStack, contextmanager
 
 from hubserver.names import digest_of, digest_of_image, image_id_of, is_digest
-from hubserver.storage.files import LockTimeout, fsync_folder, hold_alone, remove
+from hubserver.storage.files import fsync_folder, remove
+from hubserver.storage.locks import LockTimeout, hold_alone
 
 CHUNK = 1024 * 1024
 UPLOAD_LIFETIME = 24 * 3600

@@ -1,4 +1,4 @@
-"""Files on disk: durable atomic replace, a parse cache keyed by stat, and locks.
+"""Files on disk: durable atomic replace, durable append, and a parse cache keyed by stat.
 
 Every write replaces a whole file atomically, so a reader needs no lock: it sees
 either the old file or the new one, never half of either.
@@ -6,15 +6,13 @@ either the old file or the new one, never half of either.
 
 import os
 import threading
-from contextlib import contextmanager, suppress
-
-import filelock
+from contextlib import suppress
 
 FILE_MODE = 0o644
 PRIVATE_MODE = 0o600
 
 
-_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 # fdatasync skips metadata that reading the data back does not need (times);
 # where it does not exist (macOS, Windows), fsync does the job.
 _sync_data = getattr(os, "fdatasync", os.fsync)
@@ -91,7 +89,7 @@ class AppendFile:
     def __init__(self, path):
         self.path = path
         self._created = not os.path.exists(path)
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | _O_CLOEXEC, FILE_MODE)
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | O_CLOEXEC, FILE_MODE)
         self.inode = os.fstat(self._fd).st_ino
 
     def append(self, data, expected_length, sync=True):
@@ -138,7 +136,7 @@ def remove(path, sync=True):
 def _open_new(path, flags, private):
     # A file the user would write: 0644 with the umask applied by the system; a
     # private one 0600, set again in case a stale file of another mode was there.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | flags | _O_CLOEXEC, PRIVATE_MODE if private else FILE_MODE)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | flags | O_CLOEXEC, PRIVATE_MODE if private else FILE_MODE)
     if private:
         os.fchmod(fd, PRIVATE_MODE)
     return fd
@@ -211,52 +209,3 @@ class ParsedFileCache:
     def remember(self, path, identity, value):
         """Record ``value`` as the parsed contents of the version just written."""
         self._entries[path] = (identity, value)
-
-
-class LockTimeout(Exception):
-    """A lock was not obtained within its timeout."""
-
-
-class FileLocks:
-    """One file lock per lock file, for the one thread of this process that writes it.
-
-    The threads of this process take turns before they get here (see
-    storage.commits), so a lock file is contended only between processes.
-    """
-
-    def __init__(self, timeout):
-        self.timeout = timeout
-        self._guard = threading.Lock()
-        self._locks = {}
-
-    def _lock(self, lock_path):
-        with self._guard:
-            lock = self._locks.get(lock_path)
-            if lock is None:
-                lock = filelock.FileLock(lock_path, mode=FILE_MODE, thread_local=False)
-                self._locks[lock_path] = lock
-            return lock
-
-    def hold(self, lock_path):
-        """Hold the lock at ``lock_path``; LockTimeout if it is not obtained in time."""
-        return _held(self._lock(lock_path), self.timeout)
-
-
-def hold_alone(lock_path, timeout):
-    """Hold the lock at ``lock_path`` against every other holder, other threads of this process too.
-
-    LockTimeout if it is not obtained within ``timeout`` seconds.
-    """
-    return _held(filelock.FileLock(lock_path, mode=FILE_MODE), timeout)
-
-
-@contextmanager
-def _held(lock, timeout):
-    try:
-        lock.acquire(timeout=timeout)
-    except filelock.Timeout:
-        raise LockTimeout(lock.lock_file) from None
-    try:
-        yield
-    finally:
-        lock.release()

@@ -28,7 +28,7 @@ from hubserver.storage.errors import (
     TagNotFound,
     disk_trouble,
 )
-from hubserver.storage.files import FileLocks, LockTimeout
+from hubserver.storage.locks import FileLocks, LockTimeout
 from hubserver.storage.namespace_files import NOTHING, NamespaceFiles
 
 UPDATABLE_FIELDS = ("description", "full_description", "is_public", "logo")
