@@ -28,11 +28,16 @@ class IdleCompactor:
         with self._changed:
             if self._closed:
                 return
+            waiting_for_nothing = not self._due
             self._due[namespace] = time.monotonic() + self._idle
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="hubserver compaction", daemon=True)
                 self._thread.start()
-            self._changed.notify()
+            # Each due time is later than those before it, so the thread need
+            # only be woken when it waits for nothing; else it wakes when the
+            # first is due, and waits again for what moved later.
+            if waiting_for_nothing:
+                self._changed.notify()
 
     def _run(self):
         while True:
