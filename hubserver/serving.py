@@ -150,7 +150,7 @@ class AccessLog:
 
     def _write(self, environ, answer, sent, started):
         fields = {
-            "time": format_timestamp(datetime.now(timezone.utc)),
+            "time": datetime.now(timezone.utc),
             "remote": environ.get("REMOTE_ADDR", "-"),
             "method": environ.get("REQUEST_METHOD", ""),
             "path": environ.get("PATH_INFO", ""),
@@ -160,15 +160,20 @@ class AccessLog:
             "ms": round((time.perf_counter() - started) * 1000, 1),
             "namespace": environ.get(NAMESPACE_KEY),
         }
-        access_log.info("%s", json.dumps(fields) if self.json else _common_line(fields, environ))
+        line = _json_line(fields) if self.json else _common_line(fields, environ)
+        # handle() of a record made here: logging's search of the stack for the caller costs more than the line.
+        access_log.handle(access_log.makeRecord(access_log.name, logging.INFO, __file__, 0, line, None, None))
+
+
+def _json_line(fields):
+    return json.dumps({**fields, "time": format_timestamp(fields["time"])})
 
 
 def _common_line(fields, environ):
-    when = datetime.now(timezone.utc).strftime("%d/%b/%Y:%H:%M:%S +0000")
     target = fields["path"] + ("?" + fields["query"] if fields["query"] else "")
     return '%s - - [%s] "%s %s %s" %s %d %.1fms %s' % (
         fields["remote"],
-        when,
+        fields["time"].strftime("%d/%b/%Y:%H:%M:%S +0000"),
         fields["method"],
         target,
         environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
