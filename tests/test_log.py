@@ -241,3 +241,54 @@ def test_a_record_is_one_line_of_json_ending_in_the_checksum_of_what_comes_befor
     body, checksum = line[: -len(',"sum":"00000000"}\n')], json.loads(line)["sum"]
     assert checksum == "%08x" % zlib.crc32(body)
     assert json.loads(line)["put"] == document.new_repository("repo", STAMP)
+
+
+def test_a_tag_push_is_a_record_of_the_tag_alone_and_reads_back_as_the_writer_holds_it(store, tmp_path):
+    store.create_repository("madams", "repo")
+    for number in range(100):
+        store.put_tag("madams", "repo", "t%02d" % number, "%064x" % number)
+    store.put_tag("madams", "repo", "t05", "b" * 64)  # a tag pushed again keeps its place
+    lines = (tmp_path / "madams.log").read_bytes().splitlines()
+    assert max(len(line) for line in lines) < 300  # not the repository with its hundred tags
+    record = json.loads(lines[-1])
+    assert sorted(record) == ["after", "sum", "tag"]
+    assert record["tag"] == {"repo_name": "repo", "tag": "t05", "image_id": "b" * 64, "pushed_at": STAMP}
+    written = store.get_repository("madams", "repo")
+    assert written["upload"] == 101 and written["tags"][5] == {"tag": "t05", "image_id": "b" * 64}
+    assert NamespaceStore(tmp_path, Clock(STAMP)).get_repository("madams", "repo") == written
+    store.compact("madams")
+    fresh = tmp_path / "fresh"
+    NamespaceStore(fresh, Clock(STAMP)).replace_namespace("madams", {"repo": written})
+    assert (tmp_path / "madams.json").read_bytes() == (fresh / "madams.json").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "push",
+    [
+        {"repo_name": "repo", "tag": "no tag!", "image_id": "a" * 64, "pushed_at": STAMP},
+        {"repo_name": "repo", "tag": "latest", "image_id": "short", "pushed_at": STAMP},
+        {"repo_name": "repo", "tag": "latest", "image_id": "a" * 64, "pushed_at": "yesterday"},
+        {"repo_name": "repo", "tag": "latest", "image_id": "a" * 64},
+    ],
+)
+def test_a_tag_record_that_breaks_the_format_is_damage(store, tmp_path, push):
+    store.create_repository("madams", "repo")
+    store.create_repository("madams", "other")
+    after = json.loads((tmp_path / "madams.log").read_bytes())["after"]
+    broken = log._line({"after": after, "tag": push})  # a good checksum over a bad record
+    good = log.tag_record(after, "repo", "latest", "a" * 64, STAMP)
+    (tmp_path / "madams.log").write_bytes((tmp_path / "madams.log").read_bytes() + broken + good)
+    with pytest.raises(CorruptNamespace, match="damaged record"):
+        NamespaceStore(tmp_path, Clock(STAMP)).list_repositories("madams")
+
+
+def test_a_tag_pushed_to_a_repository_the_log_does_not_hold_is_reported(store, tmp_path):
+    store.create_repository("madams", "repo")
+    store.create_repository("madams", "other")
+    after = json.loads((tmp_path / "madams.log").read_bytes())["after"]
+    stray = log.tag_record(after, "gone", "latest", "a" * 64, STAMP)
+    (tmp_path / "madams.log").write_bytes((tmp_path / "madams.log").read_bytes() + stray)
+    before = (tmp_path / "madams.log").read_bytes()
+    with pytest.raises(CorruptNamespace, match="pushes a tag to a repository it does not hold"):
+        NamespaceStore(tmp_path, Clock(STAMP)).list_repositories("madams")
+    assert (tmp_path / "madams.log").read_bytes() == before

@@ -86,6 +86,21 @@ def new_repository(repo_name, created, description="", full_description="", is_p
     }
 
 
+def with_tag(repository, tag, image_id, stamp):
+    """Return ``repository`` with ``tag`` at ``image_id``, pushed and updated at ``stamp``, and whether the tag is new.
+
+    A push counts: ``upload`` goes up by one. The tag keeps its place, or a new
+    one comes last. The one rule, for a change and for its log record alike.
+    """
+    entry = {"tag": tag, "image_id": image_id}
+    created = all(old["tag"] != tag for old in repository["tags"])
+    tags = (
+        [*repository["tags"], entry] if created else [entry if old["tag"] == tag else old for old in repository["tags"]]
+    )
+    pushed = {**repository, "tags": tags, "updated": stamp, "upload": repository["upload"] + 1, "pushed_at": stamp}
+    return pushed, created
+
+
 def encode(namespace, repositories):
     """Return the bytes of the namespace file holding ``repositories`` (in order)."""
     return Encoder().encode(namespace, repositories)

@@ -8,6 +8,8 @@ everything before it, so a record is whole or recognisably not::
 
     {"after":"3f7c9a0e12b4d5f6","put":{"repo_name":"repo",...}}           the repository as it is now
     {"after":"3f7c9a0e12b4d5f6","delete":"repo"}                           the repository is gone
+    {"after":"3f7c9a0e12b4d5f6","tag":{"repo_name":"repo","tag":"latest",
+     "image_id":"a400...","pushed_at":"2015-06-07T10:41:31.882Z"}}         a tag pushed (document.with_tag)
     {"after":"3f7c9a0e12b4d5f6","compacted":"9b2e..."}                     this log is in that snapshot
 
 each written as ``<the object without its closing brace>,"sum":"<crc32, 8 hex>"}``
@@ -20,10 +22,14 @@ import hashlib
 import json
 import zlib
 
+from hubserver.clock import is_timestamp
+from hubserver.names import is_image_id, is_repo_path, is_tag
 from hubserver.storage import document
 from hubserver.storage.errors import CorruptNamespace
 
 LOG_SUFFIX = ".log"
+KINDS = ("put", "delete", "tag", "compacted")
+TAG_PUSH_KEYS = ("repo_name", "tag", "image_id", "pushed_at")
 SUM_LENGTH = len(',"sum":"00000000"}')
 
 
@@ -45,6 +51,13 @@ def put_record(after, repository):
 def delete_record(after, repo_name):
     """Return the line that records that the repository ``repo_name`` is gone."""
     return _line({"after": after, "delete": repo_name})
+
+
+def tag_record(after, repo_name, tag, image_id, pushed_at):
+    """Return the line that records a push of ``tag`` of ``repo_name`` at ``pushed_at`` (``document.with_tag``)."""
+    return _line(
+        {"after": after, "tag": {"repo_name": repo_name, "tag": tag, "image_id": image_id, "pushed_at": pushed_at}}
+    )
 
 
 def compacted_record(after, new_snapshot):
@@ -88,7 +101,7 @@ def read_records(namespace, data, start=0):
 
 
 def _record(namespace, line):
-    """Return the record a whole line holds ({"after", and one of put, delete, compacted}), or None."""
+    """Return the record a whole line holds ({"after", and one of KINDS}), or None."""
     body, tail = line[:-SUM_LENGTH], line[-SUM_LENGTH:]
     if len(line) <= SUM_LENGTH or tail != b',"sum":"%08x"}' % zlib.crc32(body):
         return None
@@ -96,7 +109,7 @@ def _record(namespace, line):
         record = json.loads(line.decode("utf-8"))
     except (ValueError, RecursionError):
         return None
-    kinds = [kind for kind in ("put", "delete", "compacted") if kind in record]
+    kinds = [kind for kind in KINDS if kind in record]
     if sorted(record) != sorted(["after", "sum", *kinds]) or len(kinds) != 1 or not isinstance(record["after"], str):
         return None
     if "put" in record:
@@ -104,15 +117,40 @@ def _record(namespace, line):
             record["put"] = document.check_repository(namespace, record["put"])
         except document.BrokenDocument:
             return None
+    elif "tag" in record:
+        return record if _is_tag_push(namespace, record["tag"]) else None
     elif not isinstance(record[kinds[0]], str):
         return None
     return record
 
 
-def apply(repositories, records):
-    """Apply records to ``repositories`` (by name, in creation order), in place."""
+def _is_tag_push(namespace, push):
+    return (
+        isinstance(push, dict)
+        and sorted(push) == sorted(TAG_PUSH_KEYS)
+        and isinstance(push["repo_name"], str)
+        and is_repo_path(namespace, push["repo_name"])
+        and is_tag(push["tag"])
+        and is_image_id(push["image_id"])
+        and is_timestamp(push["pushed_at"])
+    )
+
+
+def apply(namespace, repositories, records):
+    """Apply records to ``repositories`` (by name, in creation order), in place.
+
+    CorruptNamespace for a tag pushed to a repository that is not there: a
+    log that does not follow its snapshot.
+    """
     for record in records:
         if "put" in record:
             repositories[record["put"]["repo_name"]] = record["put"]
         elif "delete" in record:
             repositories.pop(record["delete"], None)
+        elif "tag" in record:
+            push = record["tag"]
+            repository = repositories.get(push["repo_name"])
+            if repository is None:
+                raise CorruptNamespace(namespace, "its log pushes a tag to a repository it does not hold")
+            stamp = push["pushed_at"]
+            repositories[push["repo_name"]], _ = document.with_tag(repository, push["tag"], push["image_id"], stamp)

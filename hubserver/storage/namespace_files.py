@@ -181,7 +181,7 @@ class NamespaceFiles:
         repositories = known.repositories
         if tail.records:
             by_name = dict(repositories.by_name)
-            log.apply(by_name, tail.records)
+            log.apply(namespace, by_name, tail.records)
             repositories = Repositories(by_name)
         grown = known.with_log(repositories, status.st_ino, tail.length, len(tail.records))
         grown.log_size = known.log_length + len(data)
@@ -228,7 +228,7 @@ class NamespaceFiles:
         if not tail.records or afters == {version.snapshot_id}:
             if tail.records:
                 by_name = dict(version.repositories.by_name)
-                log.apply(by_name, tail.records)
+                log.apply(namespace, by_name, tail.records)
                 loaded = version.with_log(Repositories(by_name), inode, tail.length, len(tail.records))
                 loaded.log_size = len(data)
             return loaded

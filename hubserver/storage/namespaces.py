@@ -165,20 +165,19 @@ class NamespaceStore:
         """Point ``tag`` at ``image_id``, counting a push; return (tag, created)."""
 
         def put(repositories):
-            return self._push_tag(self._edit(repositories, namespace, repo_name), tag, image_id)
+            return self._put_tag_in(repositories, namespace, repo_name, tag, image_id)
 
-        return self._change(namespace, repo_name, put, must_exist=True)
+        def record(after, repository):  # the tag alone, not the repository with all its tags
+            return log.tag_record(after, repo_name, tag, image_id, repository["pushed_at"])
 
-    @staticmethod
-    def _push_tag(repository, tag, image_id):
-        """Point a tag of a repository copy just stamped as updated; count the push."""
-        entry = {"tag": tag, "image_id": image_id}
-        tags = [entry if old["tag"] == tag else old for old in repository["tags"]]
-        created = all(old["tag"] != tag for old in repository["tags"])
-        if created:
-            tags.append(entry)
-        repository.update(tags=tags, upload=repository["upload"] + 1, pushed_at=repository["updated"])
-        return entry, created
+        return self._change(namespace, repo_name, put, must_exist=True, record=record)
+
+    def _put_tag_in(self, repositories, namespace, repo_name, tag, image_id):
+        """Point a tag of a repository in ``repositories``, pushed and updated now; return (tag, created)."""
+        current = self._existing(repositories, namespace, repo_name)
+        stamp = self._clock.later_than(current["updated"])
+        repositories[repo_name], created = document.with_tag(current, tag, image_id, stamp)
+        return {"tag": tag, "image_id": image_id}, created
 
     # Manifests, pushed and pulled through /v2/
 
@@ -191,14 +190,12 @@ class NamespaceStore:
         """
 
         def record(repositories):
-            if repo_name not in repositories:
-                repositories[repo_name] = document.new_repository(repo_name, self._clock.now())
-            repository = self._edit(repositories, namespace, repo_name) if tag else dict(repositories[repo_name])
+            repository = repositories.get(repo_name) or document.new_repository(repo_name, self._clock.now())
             if all(known["digest"] != manifest["digest"] for known in repository["manifests"]):
-                repository["manifests"] = repository["manifests"] + [dict(manifest)]
-            if tag:
-                self._push_tag(repository, tag, image_id_of(manifest["digest"]))
+                repository = {**repository, "manifests": [*repository["manifests"], dict(manifest)]}
             repositories[repo_name] = repository
+            if tag:
+                self._put_tag_in(repositories, namespace, repo_name, tag, image_id_of(manifest["digest"]))
 
         self._change(namespace, repo_name, record)
 
@@ -315,19 +312,24 @@ class NamespaceStore:
         repositories[repo_name] = repository
         return repository
 
-    def _change(self, namespace, repo_name, edit, must_exist=False):
+    def _change(self, namespace, repo_name, edit, must_exist=False, record=log.put_record):
         """Apply ``edit``, which changes the repository ``repo_name``, and write it; return its result.
 
         With ``must_exist``, a missing repository is reported before anything
         is queued, so a request for a name that cannot exist never creates a
-        file; it is checked again when the edit is applied.
+        file; it is checked again when the edit is applied. ``record(after,
+        repository)`` is the log line of the change when the repository is
+        still there after it; by default, the whole repository.
         """
         if must_exist:
             self.get_repository(namespace, repo_name)
         lock_path = self.namespace_path(namespace) + ".lock"
         try:
             return self._group_commit(namespace).submit(
-                edit, lambda batch: self._commit(namespace, lock_path, batch), self._locks.timeout, repo_name
+                edit,
+                lambda batch: self._commit(namespace, lock_path, batch),
+                self._locks.timeout,
+                (repo_name, record),
             )
         except WriterTimeout:
             raise NamespaceBusy(namespace, self._locks.timeout) from None
@@ -413,20 +415,20 @@ class NamespaceStore:
                 repositories = dict(current.repositories.by_name)
                 lines = []
                 for change in batch:
-                    before = repositories.get(change.tag)
-                    if change.apply(repositories) and repositories.get(change.tag) is not before:
-                        lines.append(self._record(current, repositories, change.tag))
+                    repo_name, record = change.tag
+                    before = repositories.get(repo_name)
+                    if change.apply(repositories) and repositories.get(repo_name) is not before:
+                        lines.append(self._line(current.snapshot_id, repositories, repo_name, record))
                 if lines:
                     self._write(namespace, lambda: self._save(namespace, current, repositories, lines))
         except LockTimeout:
             raise NamespaceBusy(namespace, self._locks.timeout) from None
 
     @staticmethod
-    def _record(current, repositories, repo_name):
-        after = repositories.get(repo_name)
-        if after is None:
-            return log.delete_record(current.snapshot_id, repo_name)
-        return log.put_record(current.snapshot_id, after)
+    def _line(after, repositories, repo_name, record):
+        """Return the log line of a change to ``repo_name``: ``record``'s, or a delete record if it is gone."""
+        repository = repositories.get(repo_name)
+        return log.delete_record(after, repo_name) if repository is None else record(after, repository)
 
     def _save(self, namespace, current, repositories, lines):
         """Write a batch's outcome: the namespace file for a new namespace, else the log's records."""
