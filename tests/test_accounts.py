@@ -3,13 +3,14 @@
 import base64
 import json
 import statistics
+import threading
 import time
 
 import pytest
 from werkzeug.security import generate_password_hash
 
 import hubserver
-from hubserver.accounts import LoginThrottle, Throttled
+from hubserver.accounts import LoginThrottle, Throttled, TokenStore
 from hubserver.controls.views import ADMIN_KEY
 
 from helpers import assert_error, assert_field_errors, file_repository
@@ -449,3 +450,22 @@ def test_a_stale_token_on_the_hub_api_is_drfs_401(hub, path):
     response = hub.get(path, headers={"Authorization": "Token " + "f" * 40})
     assert_error(response, 401, INVALID_TOKEN)
     assert response.headers["WWW-Authenticate"] == "Token"
+
+
+def test_tokens_made_by_many_threads_at_once_are_all_kept(tmp_path):
+    store = TokenStore(str(tmp_path), 10.0)
+    users = ["user%02d" % number for number in range(16)]
+    given = {}
+    start = threading.Barrier(len(users))
+
+    def ask(user):
+        start.wait()
+        given[user] = store.token_for(user)
+
+    threads = [threading.Thread(target=ask, args=(user,)) for user in users]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    again = TokenStore(str(tmp_path), 10.0)  # as a restarted server reads the file
+    assert {user: again.user_for(token) for user, token in given.items()} == {user: user for user in users}
