@@ -9,7 +9,9 @@ time and in count, and every process started here is stopped by its PID.
   waitress with hubserver's settings (bench/floor.py);
 - hubserver: detail, list page, create and tag PUT, in namespaces of 10, 1,000
   and 10,000 repositories, started from a seed of namespace files and reset to
-  it (POST /_hub/reset?namespace=) before each measurement;
+  it (POST /_hub/reset?namespace=) before each measurement; and its writes
+  at N=10 once more with --ephemeral (nothing synced), to show what the sync
+  costs;
 - peers, when installed: moto's server (ECR DescribeRepositories and
   CreateRepository; `pip install -r bench/requirements.txt`) and json-server
   (GET and POST of a record; needs Node.js and npm, installed on first use
@@ -342,9 +344,9 @@ def reset_to_seed(url, namespace):
     send_once(url, reset)
 
 
-def hub_scenarios(url):
+def hub_scenarios(url, server="hubserver", sizes=SIZES):
     scenarios = []
-    for size in SIZES:
+    for size in sizes:
         namespace = "ns%d" % size
 
         def reseed(namespace=namespace):
@@ -352,9 +354,9 @@ def hub_scenarios(url):
 
         middle = "/v1/repositories/%s/repo%05d" % (namespace, size // 2)
         scenarios += [
-            Scenario("hubserver", "detail GET", size, "GET", middle, before=reseed),
+            Scenario(server, "detail GET", size, "GET", middle, before=reseed),
             Scenario(
-                "hubserver",
+                server,
                 "list page",
                 size,
                 "GET",
@@ -362,7 +364,7 @@ def hub_scenarios(url):
                 before=reseed,
             ),
             Scenario(
-                "hubserver",
+                server,
                 "create",
                 size,
                 "POST",
@@ -373,7 +375,7 @@ def hub_scenarios(url):
                 reseed,
             ),
             Scenario(
-                "hubserver",
+                server,
                 "tag PUT",
                 size,
                 "PUT",
@@ -499,7 +501,7 @@ class Floor:
 def run_scenarios(url, scenarios, seconds, folder, floor, rows):
     use_wrk = shutil.which("wrk") is not None
     for scenario in scenarios:
-        if scenario.server == "hubserver":
+        if scenario.server.startswith("hubserver"):
             pairs = list(zip(floor.rounds(), sequential_rounds(url, scenario, seconds)))
             ratio = statistics.median(mine.rps / base.rps for base, mine in pairs)
             sequential = fastest(mine for _, mine in pairs)
@@ -572,28 +574,11 @@ def main(argv=None):
         floor_process, floor_url = start_announced(
             [sys.executable, str(PROJECT / "bench" / "floor.py"), "--threads", str(args.threads)]
         )
-        hub_process, hub_url = start_announced(
-            [
-                sys.executable,
-                "-m",
-                "hubserver",
-                "--port",
-                "0",
-                "--data-dir",
-                str(data_dir),
-                "--seed",
-                str(Path(folder) / "seed"),
-                "--threads",
-                str(args.threads),
-            ]
-        )
         try:
             floor = Floor(floor_url, args.seconds, folder)
-            scenarios = hub_scenarios(hub_url)
-            run_scenarios(hub_url, scenarios, args.seconds, folder, floor, rows)
-            first_read = first_read_after_another_process_appended(hub_url, scenarios, data_dir)
+            first_read = measure_hubserver(args, folder, data_dir, floor, rows)
+            measure_unsynced(args, folder, floor, rows)
         finally:
-            stop(hub_process)
             stop(floor_process)
         startup = cold_start(data_dir)
         long_log = start_with_a_long_log(folder)
@@ -601,6 +586,46 @@ def main(argv=None):
             measure_peers(args, folder, floor, rows, notes)
     print_table(rows, floor, (startup, long_log, first_read), notes, args)
     return 0
+
+
+def hub_command(args, folder, *data_options):
+    """Return the command that starts hubserver from the bench's seed, with ``data_options``."""
+    seed = str(Path(folder) / "seed")
+    return [
+        sys.executable,
+        "-m",
+        "hubserver",
+        "--port",
+        "0",
+        *data_options,
+        "--seed",
+        seed,
+        "--threads",
+        str(args.threads),
+    ]
+
+
+def measure_hubserver(args, folder, data_dir, floor, rows):
+    """Measure hubserver on ``data_dir`` in every scenario; return the first read after another process appended."""
+    process, url = start_announced(hub_command(args, folder, "--data-dir", str(data_dir)))
+    try:
+        scenarios = hub_scenarios(url)
+        run_scenarios(url, scenarios, args.seconds, folder, floor, rows)
+        return first_read_after_another_process_appended(url, scenarios, data_dir)
+    finally:
+        stop(process)
+
+
+def measure_unsynced(args, folder, floor, rows):
+    """Measure the writes at N=10 of a hubserver that syncs nothing (--ephemeral): what the sync costs."""
+    process, url = start_announced(hub_command(args, folder, "--ephemeral"))
+    try:
+        writes = [
+            scenario for scenario in hub_scenarios(url, "hubserver --ephemeral", (10,)) if scenario.method != "GET"
+        ]
+        run_scenarios(url, writes, args.seconds, folder, floor, rows)
+    finally:
+        stop(process)
 
 
 def print_table(rows, floor, starts, notes, args):
