@@ -292,3 +292,25 @@ def test_a_tag_pushed_to_a_repository_the_log_does_not_hold_is_reported(store, t
     with pytest.raises(CorruptNamespace, match="pushes a tag to a repository it does not hold"):
         NamespaceStore(tmp_path, Clock(STAMP)).list_repositories("madams")
     assert (tmp_path / "madams.log").read_bytes() == before
+
+
+MANY_NAMESPACES = """
+import resource, sys
+from hubserver.clock import Clock
+from hubserver.storage import NamespaceStore
+resource.setrlimit(resource.RLIMIT_NOFILE, (400, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+store = NamespaceStore(sys.argv[1], Clock(), sync=False)
+for number in range(800):
+    store.create_repository("ns%d" % number, "first")  # the namespace file
+    store.create_repository("ns%d" % number, "second")  # a record in its log, kept open
+print("written")
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="resource limits are POSIX")
+def test_writing_to_more_namespaces_than_files_may_be_open_loses_nothing(tmp_path):
+    run = subprocess.run([sys.executable, "-c", MANY_NAMESPACES, str(tmp_path)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "written"
+    reader = NamespaceStore(tmp_path, Clock(STAMP))
+    assert all(names(reader, "ns%d" % number) == ["first", "second"] for number in range(800))

@@ -6,6 +6,7 @@ either the old file or the new one, never half of either.
 
 import os
 import threading
+from collections import OrderedDict
 from contextlib import suppress
 
 FILE_MODE = 0o644
@@ -120,6 +121,40 @@ class AppendFile:
 
     def __exit__(self, *exc_info):
         self.close()
+
+
+class KeptOpen:
+    """Open files kept between uses, at most ``limit`` of them: past it, the least recently used is closed.
+
+    A user ``take``s a file (it is then out of the pool: nobody closes it
+    meanwhile) and ``keep``s it again when done. ``close(file)`` closes one.
+    Thread-safe.
+    """
+
+    def __init__(self, limit, close):
+        self.limit = limit
+        self._close = close
+        self._files = OrderedDict()  # key -> file, the most recently kept last
+        self._guard = threading.Lock()
+
+    def take(self, key):
+        """Return the file kept for ``key`` (now out of the pool), or None."""
+        with self._guard:
+            return self._files.pop(key, None)
+
+    def keep(self, key, file):
+        """Put ``file`` back in the pool for ``key``, closing the least recently used past the limit."""
+        with self._guard:
+            self._files[key] = file
+            closing = [self._files.popitem(last=False)[1] for _ in range(len(self._files) - self.limit)]
+        for old in closing:
+            self._close(old)
+
+    def drop(self, key):
+        """Close the file kept for ``key``, if there is one."""
+        file = self.take(key)
+        if file is not None:
+            self._close(file)
 
 
 def remove(path, sync=True):

@@ -11,12 +11,11 @@ filelock does the work, opening the file each time.
 import os
 import threading
 import time
-from collections import OrderedDict
 from contextlib import contextmanager
 
 import filelock
 
-from hubserver.storage.files import FILE_MODE, O_CLOEXEC
+from hubserver.storage.files import FILE_MODE, O_CLOEXEC, KeptOpen
 
 try:
     import fcntl
@@ -44,7 +43,7 @@ class FileLocks:
         self.timeout = timeout
         self._guard = threading.Lock()
         self._threads = {}  # lock path -> threading.Lock
-        self._kept = OrderedDict()  # lock path -> open descriptor, most recently held last
+        self._kept = KeptOpen(KEPT_OPEN, os.close)  # lock path -> open descriptor
 
     def hold(self, lock_path):
         """Hold the lock at ``lock_path``; LockTimeout if it is not obtained in time."""
@@ -61,7 +60,7 @@ class FileLocks:
                 yield
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
-                self._keep(lock_path, fd)
+                self._kept.keep(lock_path, fd)
 
     @contextmanager
     def _held_by_filelock(self, lock_path):
@@ -82,7 +81,7 @@ class FileLocks:
 
     def _flocked(self, lock_path, deadline):
         """Return a descriptor of the file at ``lock_path`` now, flocked; LockTimeout past ``deadline``."""
-        fd = self._take_kept(lock_path)
+        fd = self._kept.take(lock_path)
         pause = _POLL_FIRST
         while True:
             if fd is None:
@@ -100,16 +99,6 @@ class FileLocks:
                 return fd
             os.close(fd)  # removed or replaced while it was kept or waited for: lock the file there now
             fd = None
-
-    def _take_kept(self, lock_path):
-        with self._guard:
-            return self._kept.pop(lock_path, None)
-
-    def _keep(self, lock_path, fd):
-        with self._guard:
-            self._kept[lock_path] = fd
-            while len(self._kept) > KEPT_OPEN:
-                os.close(self._kept.popitem(last=False)[1])
 
 
 def _names(lock_path, fd):

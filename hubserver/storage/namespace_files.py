@@ -14,7 +14,9 @@ from contextlib import contextmanager
 
 from hubserver.storage import document, log
 from hubserver.storage.errors import CorruptNamespace, FolderInTheWay
-from hubserver.storage.files import AppendFile, append, atomic_write, remove, stat_identity
+from hubserver.storage.files import AppendFile, KeptOpen, append, atomic_write, remove, stat_identity
+
+KEPT_LOGS = 128  # logs kept open between appends at most; the least recently appended to is closed first
 
 
 class Repositories:
@@ -119,7 +121,7 @@ class NamespaceFiles:
         self._reading = {}  # namespace -> lock, so that concurrent misses read once
         self._guard = threading.Lock()
         self._encoder = document.Encoder()
-        self._appending = {}  # namespace -> AppendFile of its log, kept open between appends
+        self._logs = KeptOpen(KEPT_LOGS, AppendFile.close)  # namespace -> AppendFile of its log, between appends
 
     def snapshot_path(self, namespace):
         return os.path.join(self.data_dir, namespace + ".json")
@@ -244,26 +246,26 @@ class NamespaceFiles:
         if version.stale_log:
             self._drop_log(namespace)
             version = version.without_log()
-        inode, length = self._log_file(namespace, version).append(b"".join(lines), version.log_length, self.sync)
+        log_file = self._log_file(namespace, version)
+        try:
+            inode, length = log_file.append(b"".join(lines), version.log_length, self.sync)
+        finally:
+            self._logs.keep(namespace, log_file)
         appended = version.with_log(Repositories(repositories), inode, length, len(lines))
         self._versions[namespace] = appended
         return appended
 
     def _log_file(self, namespace, version):
         """Return the open log of a namespace, opening it again if the one kept is not the one ``version`` read."""
-        kept = self._appending.get(namespace)
+        kept = self._logs.take(namespace)
         if kept is not None and kept.inode != version.log_inode:
             kept.close()  # replaced or removed meanwhile, by another process
             kept = None
-        if kept is None:
-            kept = self._appending[namespace] = AppendFile(self.log_path(namespace))
-        return kept
+        return kept or AppendFile(self.log_path(namespace))
 
     def _drop_log(self, namespace):
         """Close the kept log of a namespace and remove the file."""
-        kept = self._appending.pop(namespace, None)
-        if kept is not None:
-            kept.close()
+        self._logs.drop(namespace)
         remove(self.log_path(namespace), self.sync)
 
     def write_snapshot(self, namespace, version, repositories):
@@ -297,9 +299,7 @@ class NamespaceFiles:
 
     def put_back(self, namespace, saved):
         """Make the namespace's files again what ``saved`` holds (a failed multi-namespace change undone)."""
-        kept = self._appending.pop(namespace, None)
-        if kept is not None:
-            kept.close()
+        self._logs.drop(namespace)
         for path, data in zip((self.snapshot_path(namespace), self.log_path(namespace)), saved):
             if data is None:
                 remove(path, self.sync)
