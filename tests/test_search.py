@@ -10,7 +10,9 @@ BASE = "http://localhost/v1/repositories/madams/"
 @pytest.fixture
 def repositories(app, client):
     store = app.extensions["hubserver.store"]
+    client.put("/_hub/clock", json={"now": "2015-06-07T10:41:31.882Z"})  # one second apart: no two alike
     for name, pulls in [("web-app", 5), ("db", 50), ("Web-proxy", 0), ("cache", 50), ("webhook", 7)]:
+        client.put("/_hub/clock", json={"advance_ms": 1000})
         client.post("/v1/repositories/madams/", json={"repo_name": name.lower()})
         if pulls:  # pulls have no endpoint yet: set them as a hand-edited file would
             store.replace_namespace(
@@ -20,6 +22,7 @@ def repositories(app, client):
                     name.lower(): {**store.get_repository("madams", name.lower()), "download": pulls},
                 },
             )
+    client.put("/_hub/clock", json={"advance_ms": 1000})
     client.put("/v1/repositories/madams/db", json={"description": "touched last"})
 
 
