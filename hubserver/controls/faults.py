@@ -53,6 +53,8 @@ class FaultRules:
         A rule with ``times`` counts down and goes once spent; one with a
         ``probability`` acts on that share of the requests it matches.
         """
+        if not self._rules:
+            return None  # the usual request: no rules at all (a list is read whole or not at all)
         with self._lock:
             rule = next((rule for rule in self._rules if _matches(rule["match"], method, path, namespace)), None)
             if rule is None:

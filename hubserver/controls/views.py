@@ -13,7 +13,7 @@ from flask import Blueprint, current_app, g, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
-from hubserver import web
+from hubserver import limits, web
 from hubserver.controls import schemas
 from hubserver.controls.faults import FaultRules
 from hubserver.controls.journal import BODY_LIMIT, Journal
@@ -115,8 +115,8 @@ def note_status(response):
 
 def _small_body(current, environ):
     """Return the raw JSON or form body if there is one of at most BODY_LIMIT bytes; else None."""
-    if current.mimetype not in JOURNALED_TYPES:
-        return None  # not kept anyway; and a blob upload's stream is the view's to read
+    if not limits.has_body(environ) or current.mimetype not in JOURNALED_TYPES:
+        return None  # nothing, or not kept anyway; and a blob upload's stream is the view's to read
     length = environ.get("CONTENT_LENGTH")
     chunked = environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
     if not chunked and (not length or not length.isdigit() or not 0 < int(length) <= BODY_LIMIT):
