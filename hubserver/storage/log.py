@@ -128,7 +128,6 @@ def _is_tag_push(namespace, push):
     return (
         isinstance(push, dict)
         and sorted(push) == sorted(TAG_PUSH_KEYS)
-        and isinstance(push["repo_name"], str)
         and is_repo_path(namespace, push["repo_name"])
         and is_tag(push["tag"])
         and is_image_id(push["image_id"])

@@ -174,9 +174,8 @@ class NamespaceStore:
 
     def _put_tag_in(self, repositories, namespace, repo_name, tag, image_id):
         """Point a tag of a repository in ``repositories``, pushed and updated now; return (tag, created)."""
-        current = self._existing(repositories, namespace, repo_name)
-        stamp = self._clock.later_than(current["updated"])
-        repositories[repo_name], created = document.with_tag(current, tag, image_id, stamp)
+        repository = self._edit(repositories, namespace, repo_name)
+        repositories[repo_name], created = document.with_tag(repository, tag, image_id, repository["updated"])
         return {"tag": tag, "image_id": image_id}, created
 
     # Manifests, pushed and pulled through /v2/
