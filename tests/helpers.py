@@ -18,6 +18,7 @@ STAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 LISTENING = re.compile(r"hubserver listening on (http://127\.0\.0\.1:(\d+))\n")
 
 OCTETS = {"Content-Type": "application/octet-stream"}
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 # The keys of a repository detail, in the contract's order.
 DETAIL_KEYS = [
     "namespace",

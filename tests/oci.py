@@ -6,9 +6,8 @@ import json
 import tarfile
 from pathlib import Path
 
-from helpers import digest_of
+from helpers import OCI_MANIFEST, digest_of
 
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 
 

@@ -14,10 +14,9 @@ import json
 
 import pytest
 
-from helpers import digest_of, running_server, send
+from helpers import OCI_MANIFEST, digest_of, running_server, send
 
 STAMP = "2015-06-07T10:41:31.882Z"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 USERS = {
     "users": {
         "acme": {"password": "acme-pw"},

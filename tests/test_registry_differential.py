@@ -17,13 +17,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from helpers import digest_of, running_server
+from helpers import OCI_MANIFEST, digest_of, running_server
 
 pytestmark = pytest.mark.skipif(
     shutil.which("docker-registry") is None, reason="docker-registry is not installed (.ci/run installs it)"
 )
 
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 CONFIG = b'{"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}'
 LAYER = b"the layer's bytes"
 

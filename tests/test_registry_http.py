@@ -9,9 +9,8 @@ import pytest
 
 import hubserver
 
-from helpers import PROJECT, digest_of
+from helpers import OCI_MANIFEST, PROJECT, digest_of
 
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 
 

@@ -10,10 +10,9 @@ import hubserver
 from hubserver.controls.views import ADMIN_KEY
 from hubserver.web import STORE_KEY
 
-from helpers import digest_of
+from helpers import OCI_MANIFEST, digest_of
 
 STAMP = "2015-06-07T10:41:31.882Z"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 USERS = {
     "users": {
         "acme": {"password": "acme-pw"},
