@@ -156,6 +156,24 @@ def digest_of(data):
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+def oci_manifest(config, layer):
+    """Return the bytes of an OCI image manifest naming the blobs ``config`` and ``layer`` (their digests and sizes)."""
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": digest_of(config),
+                "size": len(config),
+            },
+            "layers": [
+                {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest_of(layer), "size": len(layer)}
+            ],
+        }
+    ).encode()
+
+
 def upload_path(base_url, name):
     """Open a blob upload to the repository ``name`` of a live server; return the path of its Location."""
     location = send(base_url, "POST", "/v2/%s/blobs/uploads/" % name).headers["Location"]

@@ -6,7 +6,7 @@ import pytest
 
 import hubserver
 
-from helpers import assert_error, assert_field_errors, digest_of, file_repository
+from helpers import assert_error, assert_field_errors, digest_of, file_repository, oci_manifest
 
 IMAGE = "a" * 64
 STAMP = "2015-06-07T10:41:31.882Z"
@@ -433,14 +433,7 @@ def test_a_reset_of_one_namespace_keeps_the_others_blobs_and_uploads(client):
 
 def test_state_export_and_import_carry_manifests_tags_and_blobs_but_no_bytes(client, tmp_path):
     layer, config = pushed_blob(client, "madams/app", b"layer"), pushed_blob(client, "madams/app", b"{}")
-    manifest = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": 2},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": 5}],
-        }
-    ).encode()
+    manifest = oci_manifest(b"{}", b"layer")
     client.put("/v2/madams/app/manifests/v1", data=manifest, content_type="application/vnd.oci.image.manifest.v1+json")
     exported = client.get("/_hub/state").get_json()
     repository = exported["namespaces"][0]["repositories"][0]

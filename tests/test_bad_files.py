@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from helpers import PROJECT, pushed_blob, running_server, send
+from helpers import PROJECT, oci_manifest, pushed_blob, running_server, send
 
 TRUNCATED = b'{"format": 3, "namespace": "broken", "repositor'
 
@@ -98,15 +98,8 @@ def test_an_import_whose_second_write_fails_puts_the_first_back_byte_for_byte(hu
 def test_a_blob_a_manifest_names_cannot_be_deleted_and_the_manifest_still_answers(hub):
     url, _, _ = hub
     layer_digest = pushed_blob(url, "madams/repo", b"a layer")
-    config_digest = pushed_blob(url, "madams/repo", b"{}")
-    manifest = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": 2},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer_digest, "size": 7}],
-        }
-    ).encode()
+    pushed_blob(url, "madams/repo", b"{}")
+    manifest = oci_manifest(b"{}", b"a layer")
     headers = {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}
     assert send(url, "PUT", "/v2/madams/repo/manifests/v1", manifest, headers).status == 201
     refused = send(url, "DELETE", "/v2/madams/repo/blobs/" + layer_digest)

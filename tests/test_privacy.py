@@ -14,7 +14,7 @@ import json
 
 import pytest
 
-from helpers import OCI_MANIFEST, digest_of, running_server, send
+from helpers import OCI_MANIFEST, digest_of, oci_manifest, running_server, send
 
 STAMP = "2015-06-07T10:41:31.882Z"
 USERS = {
@@ -64,24 +64,7 @@ class Image:
             path = location.split("127.0.0.1", 1)[1].split("/", 1)[1]
             sent = send(url, "PUT", "/%s?digest=%s" % (path, digest_of(data)), data, headers)
             assert sent.status == 201, sent.body
-        self.manifest = json.dumps(
-            {
-                "schemaVersion": 2,
-                "mediaType": OCI_MANIFEST,
-                "config": {
-                    "mediaType": "application/vnd.oci.image.config.v1+json",
-                    "digest": digest_of(self.config),
-                    "size": len(self.config),
-                },
-                "layers": [
-                    {
-                        "mediaType": "application/vnd.oci.image.layer.v1.tar",
-                        "digest": digest_of(self.layer),
-                        "size": len(self.layer),
-                    }
-                ],
-            }
-        ).encode()
+        self.manifest = oci_manifest(self.config, self.layer)
         put_headers = {**headers, "Content-Type": OCI_MANIFEST}
         assert send(url, "PUT", "/v2/%s/manifests/v1" % name, self.manifest, put_headers).status == 201
 

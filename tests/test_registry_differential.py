@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from helpers import OCI_MANIFEST, digest_of, running_server
+from helpers import OCI_MANIFEST, digest_of, oci_manifest, running_server
 
 pytestmark = pytest.mark.skipif(
     shutil.which("docker-registry") is None, reason="docker-registry is not installed (.ci/run installs it)"
@@ -27,21 +27,8 @@ CONFIG = b'{"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers",
 LAYER = b"the layer's bytes"
 
 
-def manifest(config_digest=None):
-    return json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {
-                "mediaType": "application/vnd.oci.image.config.v1+json",
-                "digest": config_digest or digest_of(CONFIG),
-                "size": len(CONFIG),
-            },
-            "layers": [
-                {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest_of(LAYER), "size": len(LAYER)}
-            ],
-        }
-    ).encode()
+def manifest(config=CONFIG):
+    return oci_manifest(config, LAYER)
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +137,7 @@ STEPS = [
     ("POST", "/v2/madams/other/blobs/uploads/?mount=%s&from=madams/app" % digest_of(LAYER), None, {}),
     ("GET", "/v2/madams/other/blobs/" + digest_of(LAYER), None, {}),
     ("PUT", "/v2/madams/third/manifests/v1", manifest(), {"Content-Type": OCI_MANIFEST}),
-    ("PUT", "/v2/madams/app/manifests/v1", manifest(digest_of(b"absent")), {"Content-Type": OCI_MANIFEST}),
+    ("PUT", "/v2/madams/app/manifests/v1", manifest(b"absent: never pushed"), {"Content-Type": OCI_MANIFEST}),
     ("PUT", "/v2/madams/app/manifests/v1", manifest(), {"Content-Type": OCI_MANIFEST}),
     ("PUT", "/v2/madams/app/manifests/v2", manifest(), {"Content-Type": OCI_MANIFEST}),
     ("GET", "/v2/madams/app/manifests/v1", None, {"Accept": OCI_MANIFEST}),

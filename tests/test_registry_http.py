@@ -9,7 +9,7 @@ import pytest
 
 import hubserver
 
-from helpers import OCI_MANIFEST, PROJECT, digest_of
+from helpers import OCI_MANIFEST, PROJECT, digest_of, oci_manifest
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 
@@ -36,24 +36,9 @@ def push_blob(client, name, data):
 
 def image_manifest(client, name, layer=b"layer bytes", config=b"{}"):
     """Push a config and a layer; return the bytes of a manifest naming them."""
-    return json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {
-                "mediaType": "application/vnd.oci.image.config.v1+json",
-                "digest": push_blob(client, name, config),
-                "size": len(config),
-            },
-            "layers": [
-                {
-                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
-                    "digest": push_blob(client, name, layer),
-                    "size": len(layer),
-                }
-            ],
-        }
-    ).encode()
+    push_blob(client, name, config)
+    push_blob(client, name, layer)
+    return oci_manifest(config, layer)
 
 
 def put_manifest(client, name, reference, data, media_type=OCI_MANIFEST, **kwargs):

@@ -10,7 +10,7 @@ import hubserver
 from hubserver.controls.views import ADMIN_KEY
 from hubserver.web import STORE_KEY
 
-from helpers import OCI_MANIFEST, digest_of
+from helpers import OCI_MANIFEST, digest_of, oci_manifest
 
 STAMP = "2015-06-07T10:41:31.882Z"
 USERS = {
@@ -81,24 +81,9 @@ def upload(hub, name, data, headers):
 
 def image_manifest(hub, name, headers, words="layer"):
     config, layer = b'{"os": "linux"}', words.encode()
-    return json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {
-                "mediaType": "application/vnd.oci.image.config.v1+json",
-                "digest": upload(hub, name, config, headers),
-                "size": len(config),
-            },
-            "layers": [
-                {
-                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
-                    "digest": upload(hub, name, layer, headers),
-                    "size": len(layer),
-                }
-            ],
-        }
-    ).encode()
+    upload(hub, name, config, headers)
+    upload(hub, name, layer, headers)
+    return oci_manifest(config, layer)
 
 
 @pytest.mark.parametrize(
