@@ -23,12 +23,25 @@ COMMON_LINE = re.compile(
 )
 
 
-def a_few_requests(url):
-    send(url, "POST", "/v1/repositories/madams/", {"repo_name": "repo"})
-    send(url, "GET", "/v1/repositories/madams/repo")
-    send(url, "GET", "/v1/repositories/madams/nothing")
-    send(url, "GET", "/v2/token?scope=repository:madams/repo:pull&refresh_token=a-secret")
-    send(url, "GET", "/_hub/health")
+A_FEW_REQUESTS = [
+    ("POST", "/v1/repositories/madams/", {"repo_name": "repo"}),
+    ("GET", "/v1/repositories/madams/repo", None),
+    ("GET", "/v1/repositories/madams/nothing", None),
+    ("GET", "/v2/token?scope=repository:madams/repo:pull&refresh_token=a-secret", None),
+    ("GET", "/_hub/health", None),
+]
+
+
+def a_few_requests(url, process=None):
+    """Send A_FEW_REQUESTS; with ``process``, wait for each one's line in its log before the next.
+
+    A line is written once its answer has gone out, so a request sent at once
+    may get its line first: waiting keeps the lines in the order sent.
+    """
+    for count, (method, path, body) in enumerate(A_FEW_REQUESTS, 1):
+        send(url, method, path, body)
+        if process is not None:
+            log_of(process, count)
 
 
 def log_of(process, count):
@@ -43,7 +56,7 @@ def log_of(process, count):
 
 def test_every_request_gets_a_line_in_the_common_format(tmp_path):
     with running_server(tmp_path / "data") as (process, url):
-        a_few_requests(url)
+        a_few_requests(url, process)
         lines = log_of(process, 5)
     found = [COMMON_LINE.fullmatch(line).groupdict() for line in lines]
     assert [(entry["method"], entry["target"], entry["status"], entry["namespace"]) for entry in found] == [
@@ -58,7 +71,7 @@ def test_every_request_gets_a_line_in_the_common_format(tmp_path):
 
 def test_the_json_access_log_has_one_object_a_line(tmp_path):
     with running_server(tmp_path / "data", "--log-format", "json") as (process, url):
-        a_few_requests(url)
+        a_few_requests(url, process)
         lines = log_of(process, 5)
     entries = [json.loads(line) for line in lines]
     assert [sorted(entry) for entry in entries] == [
