@@ -1,14 +1,19 @@
 """The benchmark's floor: a bare Flask endpoint answering a repository-sized JSON object.
 
 Served by waitress with the same settings as hubserver, so the difference
-between this and hubserver is what hubserver itself costs.
-Run: python bench/floor.py --port 0 [--threads 8]
+between this and hubserver is what hubserver itself costs. With ``--log-dir``
+it also has the floor of a durable write: ``POST /synced`` appends the body,
+as one line, to a file in that folder and syncs it (fdatasync) before it
+answers, which is the least a write that survives a crash costs on that disk.
+Run: python bench/floor.py --port 0 [--threads 8] [--log-dir FOLDER]
 """
 
 import argparse
+import os
 import sys
+import threading
 
-from flask import Flask
+from flask import Flask, request
 from waitress.server import create_server
 
 REPOSITORY = {
@@ -32,8 +37,8 @@ REPOSITORY = {
 }
 
 
-def create_app():
-    """Return a Flask app with one endpoint and Flask's defaults otherwise."""
+def create_app(log_dir=None):
+    """Return a Flask app with Flask's defaults, its GET endpoint, and with ``log_dir`` its synced POST."""
     app = Flask(__name__)
     app.json.sort_keys = False
 
@@ -41,15 +46,33 @@ def create_app():
     def repository():
         return REPOSITORY
 
+    if log_dir is not None:
+        add_synced_append(app, os.path.join(log_dir, "floor.log"))
     return app
+
+
+def add_synced_append(app, path):
+    """Give ``app`` POST /synced: the body appended to ``path`` as one line, and synced, before a 201."""
+    log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    sync = getattr(os, "fdatasync", os.fsync)
+    one_writer = threading.Lock()
+
+    @app.post("/synced")
+    def synced():
+        line = request.get_data() + b"\n"
+        with one_writer:
+            os.write(log, line)
+            sync(log)
+        return REPOSITORY, 201
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--log-dir", help="a folder for POST /synced's file (without it, no POST /synced)")
     args = parser.parse_args(argv)
-    server = create_server(create_app(), host="127.0.0.1", port=args.port, threads=args.threads)
+    server = create_server(create_app(args.log_dir), host="127.0.0.1", port=args.port, threads=args.threads)
     print("floor listening on http://127.0.0.1:%s" % server.effective_port, flush=True)
     server.run()
     return 0
