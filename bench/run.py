@@ -483,7 +483,7 @@ class Row:
 
 
 class Floor:
-    """The floor server, measured again in rounds that alternate with hubserver's.
+    """The floor server, measured again in rounds that alternate with hubserver's and the synced floor's.
 
     Two cores carry both the client and the server, so a figure drifts from
     one second to the next. A hubserver ratio is the median of the ratios of
@@ -677,8 +677,8 @@ def print_table(rows, floor, starts, notes, args):
         "req/s and latencies: the fastest of %d rounds. The floor row: the median of its %d rounds,"
         % (ROUNDS, len(floor.measured))
     )
-    print("which alternate with hubserver's; a hubserver ratio is the median of the ratios of")
-    print("alternate rounds, a peer's the ratio to the floor's median. 16 conn: one wrk run each.")
+    print("which alternate with hubserver's and the synced floor's; their ratios are the medians of")
+    print("the ratios of alternate rounds, a peer's the ratio to the floor's median. 16 conn: one wrk run each.")
     print("cold start, process start to first answer (median of 5): %.3f s" % startup)
     print("start with a log of %s records, to the first answer (median of 3): %.3f s" % (f"{LOG_RECORDS:,}", long_log))
     print(
