@@ -220,7 +220,23 @@ def make_server(app, host, port, threads, log_format="common"):
     )
     server.channel_class = _SocketChannel
     server.body_limits = limits
+    _wait_for_idle_threads(server.task_dispatcher)
     return server
+
+
+def _wait_for_idle_threads(dispatcher, timeout=5.0):
+    """Return once every worker thread waits for a task, or after ``timeout`` seconds.
+
+    waitress counts a thread as busy until it first reaches its wait, and warns
+    "Task queue depth is 1" of a request that arrives before then; a server
+    that answers only once its threads wait never logs that at start.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with dispatcher.lock:
+            if dispatcher.active_count == 0:
+                return
+        time.sleep(0.001)
 
 
 def _stop(signum, frame):
