@@ -93,10 +93,13 @@ def with_tag(repository, tag, image_id, stamp):
     one comes last. The one rule, for a change and for its log record alike.
     """
     entry = {"tag": tag, "image_id": image_id}
-    created = all(old["tag"] != tag for old in repository["tags"])
-    tags = (
-        [*repository["tags"], entry] if created else [entry if old["tag"] == tag else old for old in repository["tags"]]
-    )
+    tags = list(repository["tags"])
+    names = [old["tag"] for old in tags]
+    created = tag not in names
+    if created:
+        tags.append(entry)
+    else:
+        tags[names.index(tag)] = entry
     pushed = {**repository, "tags": tags, "updated": stamp, "upload": repository["upload"] + 1, "pushed_at": stamp}
     return pushed, created
 

@@ -70,8 +70,10 @@ class FileLocks:
 
     @contextmanager
     def _thread_lock(self, lock_path, deadline):
-        with self._guard:
-            lock = self._threads.setdefault(lock_path, threading.Lock())
+        lock = self._threads.get(lock_path)
+        if lock is None:
+            with self._guard:
+                lock = self._threads.setdefault(lock_path, threading.Lock())
         if not lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
             raise LockTimeout(lock_path)
         try:

@@ -31,6 +31,9 @@ LOG_SUFFIX = ".log"
 KINDS = ("put", "delete", "tag", "compacted")
 TAG_PUSH_KEYS = ("repo_name", "tag", "image_id", "pushed_at")
 SUM_LENGTH = len(',"sum":"00000000"}')
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":")
+)  # one for every record: json.dumps builds one a call
 
 
 def snapshot_id(data):
@@ -39,7 +42,7 @@ def snapshot_id(data):
 
 
 def _line(fields):
-    body = json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode("utf-8")[:-1]  # without its "}"
+    body = _ENCODER.encode(fields).encode("utf-8")[:-1]  # without its "}"
     return body + b',"sum":"%08x"}\n' % zlib.crc32(body)
 
 

@@ -20,19 +20,28 @@ KEPT_LOGS = 128  # logs kept open between appends at most; the least recently ap
 
 
 class Repositories:
-    """One version of a namespace's repositories: by name, and in creation order."""
+    """One version of a namespace's repositories: by name, and in creation order.
 
-    __slots__ = ("_public", "by_name", "in_order")
+    The sequences in order are made when first asked for, once a version: a
+    write makes a version that the next write may replace before anyone lists it.
+    """
+
+    __slots__ = ("_all", "_public", "by_name")
 
     def __init__(self, by_name):
         self.by_name = by_name
-        self.in_order = tuple(by_name.values())
-        self._public = None
+        self._all = self._public = None
+
+    def in_order(self):
+        """Return every repository, in creation order."""
+        if self._all is None:
+            self._all = tuple(self.by_name.values())
+        return self._all
 
     def public(self):
-        """Return the public repositories, in creation order (found once a version)."""
+        """Return the public repositories, in creation order."""
         if self._public is None:
-            self._public = tuple(repository for repository in self.in_order if repository["is_public"])
+            self._public = tuple(repository for repository in self.in_order() if repository["is_public"])
         return self._public
 
 

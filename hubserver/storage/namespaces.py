@@ -87,7 +87,7 @@ class NamespaceStore:
     def list_repositories(self, namespace, public_only=False):
         """Return the repositories of ``namespace`` (or its public ones), oldest first, as a sequence."""
         repositories = self._repositories(namespace)
-        return repositories.public() if public_only else repositories.in_order
+        return repositories.public() if public_only else repositories.in_order()
 
     def get_repository(self, namespace, repo_name):
         """Return one repository; RepositoryNotFound if there is none."""
@@ -403,8 +403,11 @@ class NamespaceStore:
             raise NamespaceBusy(namespace, self._locks.timeout) from None
 
     def _group_commit(self, namespace):
-        with self._guard:
-            return self._commits.setdefault(namespace, GroupCommit())
+        commit = self._commits.get(namespace)
+        if commit is None:
+            with self._guard:
+                commit = self._commits.setdefault(namespace, GroupCommit())
+        return commit
 
     def _commit(self, namespace, lock_path, batch):
         """Apply a batch of changes to the current state and append their records once, under the file lock."""
