@@ -1,6 +1,7 @@
 """What every blueprint shares: the store, the accounts and the caller; routes in
 both slash forms; answers."""
 
+import json
 import logging
 
 from flask import Response, current_app, g, jsonify, request
@@ -123,9 +124,14 @@ class DRFJSONProvider(DefaultJSONProvider):
     sort_keys = False
     ensure_ascii = False
 
+    def __init__(self, app):
+        super().__init__(app)
+        # One encoder for every answer: json.dumps with options builds a new one each call.
+        self._encoder = json.JSONEncoder(default=self.default, ensure_ascii=False, separators=(",", ":"))
+
     def dumps(self, obj, **kwargs):
-        kwargs.setdefault("separators", (",", ":"))
-        return super().dumps(obj, **kwargs).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+        text = super().dumps(obj, **{"separators": (",", ":"), **kwargs}) if kwargs else self._encoder.encode(obj)
+        return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
     def response(self, *args, **kwargs):
         return self._app.response_class(self.dumps(self._prepare_response_obj(args, kwargs)), mimetype=self.mimetype)
