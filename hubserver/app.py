@@ -48,7 +48,21 @@ REGISTRY_WORDED = ("UNKNOWN", "TOOMANYREQUESTS")
 
 
 class HubFlask(Flask):
-    """Flask, answering OPTIONS with JSON as DRF does, instead of an empty HTML answer."""
+    """Flask, answering OPTIONS with JSON as DRF does, instead of an empty HTML answer.
+
+    It also asks once a function, not on every call, whether a view or a hook
+    is a coroutine function (Flask's ``ensure_sync``): about 2 % of a read.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._synchronous = {}  # view or hook -> what Flask's ensure_sync made of it
+
+    def ensure_sync(self, func):
+        known = self._synchronous.get(func)
+        if known is None:
+            known = self._synchronous[func] = super().ensure_sync(func)
+        return known
 
     def make_default_options_response(self):
         """Describe the path: its name, what it does, and the media types it speaks."""
