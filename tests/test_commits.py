@@ -111,3 +111,36 @@ def test_a_change_not_taken_in_time_is_withdrawn_and_never_applied():
         == "ok"
     )
     assert applied == ["first", "next"]
+
+
+def test_a_repository_deleted_and_made_again_in_one_batch_is_listed_last(tmp_path, monkeypatch):
+    store = NamespaceStore(tmp_path, Clock())
+    for name in ("first", "again", "last"):
+        store.create_repository("madams", name)
+    writing, release = threading.Event(), threading.Event()
+    real_append = files.AppendFile.append
+
+    def held_append(self, *arguments, **keywords):
+        writing.set()
+        release.wait(5)
+        return real_append(self, *arguments, **keywords)
+
+    monkeypatch.setattr(files.AppendFile, "append", held_append)
+    changes = [
+        lambda: store.update_repository("madams", "first", description="the write the others queue behind"),
+        lambda: store.delete_repository("madams", "again"),
+        lambda: store.create_repository("madams", "again", description="made again"),
+    ]
+    threads = [threading.Thread(target=change) for change in changes]
+    threads[0].start()
+    writing.wait(5)
+    for thread in threads[1:]:  # queued in this order while the first write is held: one batch
+        thread.start()
+        time.sleep(0.2)
+    release.set()
+    for thread in threads:
+        thread.join()
+    for reader in (store, NamespaceStore(tmp_path, Clock())):  # this store's state, and its files read afresh
+        listed = reader.list_repositories("madams")
+        assert [repo["repo_name"] for repo in listed] == ["first", "last", "again"]
+        assert listed[-1]["description"] == "made again"

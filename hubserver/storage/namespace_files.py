@@ -22,8 +22,9 @@ KEPT_LOGS = 128  # logs kept open between appends at most; the least recently ap
 class Repositories:
     """One version of a namespace's repositories: by name, and in creation order.
 
-    The sequences in order are made when first asked for, once a version: a
-    write makes a version that the next write may replace before anyone lists it.
+    ``by_name`` is the namespace's mapping, which a written change updates in
+    place (``Changes.apply``); the repository dicts in it are never edited.
+    The sequences in creation order are made when first asked for.
     """
 
     __slots__ = ("_all", "_public", "by_name")
@@ -35,7 +36,7 @@ class Repositories:
     def in_order(self):
         """Return every repository, in creation order."""
         if self._all is None:
-            self._all = tuple(self.by_name.values())
+            self._all = tuple(self.by_name.values())  # one C call: no change can come between
         return self._all
 
     def public(self):
@@ -43,6 +44,65 @@ class Repositories:
         if self._public is None:
             self._public = tuple(repository for repository in self.in_order() if repository["is_public"])
         return self._public
+
+
+_GONE = object()  # in Changes: the repository was deleted
+
+
+class Changes:
+    """A batch's changes to a mapping of repositories by name, kept beside it until they are written.
+
+    The batch's edits read and change this as they would a dict, and the
+    mapping stays as it was: a batch that fails to be written leaves nothing
+    behind, and none is copied whole. ``apply`` then makes the changes to
+    the mapping, in the order they were made, so that the order of creation
+    is what a dict would have (a name deleted and made again goes last).
+    """
+
+    def __init__(self, by_name):
+        self._by_name = by_name
+        self._latest = {}  # name -> repository, or _GONE
+        self._steps = []  # (name, repository or _GONE), in order
+
+    def get(self, name, default=None):
+        found = self._latest.get(name)
+        if found is None:
+            return self._by_name.get(name, default)
+        return default if found is _GONE else found
+
+    def __contains__(self, name):
+        return self.get(name) is not None
+
+    def __getitem__(self, name):
+        found = self.get(name)
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def __setitem__(self, name, repository):
+        self._latest[name] = repository
+        self._steps.append((name, repository))
+
+    def __delitem__(self, name):
+        self[name]  # KeyError for a name that is not there, as a dict raises
+        self._latest[name] = _GONE
+        self._steps.append((name, _GONE))
+
+    def merged(self):
+        """Return a new dict: the mapping with the changes made."""
+        return self._made_in(dict(self._by_name))
+
+    def apply(self):
+        """Make the changes to the mapping itself; return it."""
+        return self._made_in(self._by_name)
+
+    def _made_in(self, by_name):
+        for name, repository in self._steps:
+            if repository is _GONE:
+                del by_name[name]
+            else:
+                by_name[name] = repository
+        return by_name
 
 
 class Version:
@@ -250,8 +310,13 @@ class NamespaceFiles:
 
     # Writing: the caller holds the namespace's lock
 
-    def append(self, namespace, version, repositories, lines):
-        """Append record ``lines`` after ``version``, whose repositories they turn into ``repositories``."""
+    def append(self, namespace, version, changes, lines):
+        """Append record ``lines`` after ``version``, then make their ``changes`` to its repositories.
+
+        The mapping is changed, and the new version kept, under the lock a
+        re-read takes: a reader never pairs the changed mapping with the old
+        log length (and applies the records a second time).
+        """
         if version.stale_log:
             self._drop_log(namespace)
             version = version.without_log()
@@ -260,8 +325,9 @@ class NamespaceFiles:
             inode, length = log_file.append(b"".join(lines), version.log_length, self.sync)
         finally:
             self._logs.keep(namespace, log_file)
-        appended = version.with_log(Repositories(repositories), inode, length, len(lines))
-        self._versions[namespace] = appended
+        with self._read_lock(namespace):
+            appended = version.with_log(Repositories(changes.apply()), inode, length, len(lines))
+            self._versions[namespace] = appended
         return appended
 
     def _log_file(self, namespace, version):

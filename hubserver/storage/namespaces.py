@@ -7,7 +7,9 @@ are appended together, with one sync (storage.commits). The log is compacted
 into the namespace file when it outgrows the file, when the namespace has
 rested a moment (storage.compaction), and when the store closes. Stored
 repositories are shared snapshots: a change builds new dicts and lists and
-never edits one that a reader may hold.
+never edits one that a reader may hold. A batch's edits are kept beside the
+namespace's mapping by name (``Changes``) and made to it once written, so a
+write costs the same however many repositories the namespace holds.
 """
 
 import os
@@ -29,7 +31,7 @@ from hubserver.storage.errors import (
     disk_trouble,
 )
 from hubserver.storage.locks import FileLocks, LockTimeout
-from hubserver.storage.namespace_files import NOTHING, NamespaceFiles
+from hubserver.storage.namespace_files import NOTHING, Changes, NamespaceFiles
 
 UPDATABLE_FIELDS = ("description", "full_description", "is_public", "logo")
 
@@ -414,15 +416,15 @@ class NamespaceStore:
         try:
             with self._locks.hold(lock_path):
                 current = self._files.current(namespace)
-                repositories = dict(current.repositories.by_name)
+                changes = Changes(current.repositories.by_name)
                 lines = []
                 for change in batch:
                     repo_name, record = change.tag
-                    before = repositories.get(repo_name)
-                    if change.apply(repositories) and repositories.get(repo_name) is not before:
-                        lines.append(self._line(current.snapshot_id, repositories, repo_name, record))
+                    before = changes.get(repo_name)
+                    if change.apply(changes) and changes.get(repo_name) is not before:
+                        lines.append(self._line(current.snapshot_id, changes, repo_name, record))
                 if lines:
-                    self._write(namespace, lambda: self._save(namespace, current, repositories, lines))
+                    self._write(namespace, lambda: self._save(namespace, current, changes, lines))
         except LockTimeout:
             raise NamespaceBusy(namespace, self._locks.timeout) from None
 
@@ -432,15 +434,15 @@ class NamespaceStore:
         repository = repositories.get(repo_name)
         return log.delete_record(after, repo_name) if repository is None else record(after, repository)
 
-    def _save(self, namespace, current, repositories, lines):
+    def _save(self, namespace, current, changes, lines):
         """Write a batch's outcome: the namespace file for a new namespace, else the log's records."""
         if current.snapshot is None:
-            return self._files.write_snapshot(namespace, current, repositories)
-        appended = self._files.append(namespace, current, repositories, lines)
+            return self._files.write_snapshot(namespace, current, changes.merged())
+        appended = self._files.append(namespace, current, changes, lines)
         if appended.log_length > max(appended.snapshot_size, self._compact_bytes) or (
             appended.records >= self._compact_records
         ):
-            return self._files.write_snapshot(namespace, appended, repositories)
+            return self._files.write_snapshot(namespace, appended, appended.repositories.by_name)
         self._idle.touched(namespace)
         return appended
 
