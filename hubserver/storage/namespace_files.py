@@ -10,6 +10,7 @@ that says it is wholly in it.
 
 import os
 import threading
+from collections import namedtuple
 from contextlib import contextmanager
 
 from hubserver.storage import document, log
@@ -180,6 +181,9 @@ def _stat(path):
         return None
 
 
+NamespacePaths = namedtuple("NamespacePaths", "snapshot log lock")
+
+
 class NamespaceFiles:
     """The snapshots and logs of the namespaces of one data directory, and the versions last read."""
 
@@ -191,12 +195,23 @@ class NamespaceFiles:
         self._guard = threading.Lock()
         self._encoder = document.Encoder()
         self._logs = KeptOpen(KEPT_LOGS, AppendFile.close)  # namespace -> AppendFile of its log, between appends
+        self._paths = {}  # namespace -> NamespacePaths, joined once
+
+    def paths(self, namespace):
+        """Return the NamespacePaths of a namespace: where its file, its log and its lock file are."""
+        paths = self._paths.get(namespace)
+        if paths is None:
+            snapshot = os.path.join(self.data_dir, namespace + ".json")
+            paths = self._paths[namespace] = NamespacePaths(
+                snapshot, os.path.join(self.data_dir, namespace + log.LOG_SUFFIX), snapshot + ".lock"
+            )
+        return paths
 
     def snapshot_path(self, namespace):
-        return os.path.join(self.data_dir, namespace + ".json")
+        return self.paths(namespace).snapshot
 
     def log_path(self, namespace):
-        return os.path.join(self.data_dir, namespace + log.LOG_SUFFIX)
+        return self.paths(namespace).log
 
     # Reading
 

@@ -74,9 +74,12 @@ class NamespaceStore:
 
     def namespace_path(self, namespace):
         """Return the file of ``namespace``; ValueError for a name that cannot be one."""
+        return self._paths(namespace).snapshot
+
+    def _paths(self, namespace):
         if not is_namespace(namespace):
             raise ValueError("not a namespace name: %r" % (namespace,))
-        return os.path.join(self.data_dir, namespace + ".json")
+        return self._files.paths(namespace)
 
     def _repositories(self, namespace):
         """Return the current Repositories of ``namespace``."""
@@ -324,7 +327,7 @@ class NamespaceStore:
         """
         if must_exist:
             self.get_repository(namespace, repo_name)
-        lock_path = self.namespace_path(namespace) + ".lock"
+        lock_path = self._paths(namespace).lock
         try:
             return self._group_commit(namespace).submit(
                 edit,
@@ -398,7 +401,7 @@ class NamespaceStore:
     def _holding(self, namespace):
         """Hold the namespace for a change of its own: no batch is written meanwhile, no other process writes."""
         try:
-            lock_path = self.namespace_path(namespace) + ".lock"
+            lock_path = self._paths(namespace).lock
             with self._group_commit(namespace).exclusive(self._locks.timeout), self._locks.hold(lock_path):
                 yield
         except (WriterTimeout, LockTimeout):
