@@ -123,6 +123,25 @@ class AppendFile:
         self.close()
 
 
+class PerKey:
+    """One object a key, made by ``make()`` the first time the key is asked for, and kept. Thread-safe.
+
+    Asking for a key made already takes no lock and makes nothing.
+    """
+
+    def __init__(self, make):
+        self._make = make
+        self._made = {}
+        self._guard = threading.Lock()
+
+    def __getitem__(self, key):
+        found = self._made.get(key)
+        if found is None:
+            with self._guard:
+                found = self._made.setdefault(key, self._make())
+        return found
+
+
 class KeptOpen:
     """Open files kept between uses, at most ``limit`` of them: past it, the least recently used is closed.
 
@@ -206,8 +225,7 @@ class ParsedFileCache:
 
     def __init__(self):
         self._entries = {}
-        self._parsing = {}  # path -> lock, so that concurrent misses parse once
-        self._guard = threading.Lock()
+        self._parsing = PerKey(threading.Lock)  # path -> lock, so that concurrent misses parse once
 
     def read(self, path, parse, missing):
         """Return ``parse(contents of path)``, or ``missing`` if there is no file."""
@@ -218,12 +236,8 @@ class ParsedFileCache:
         entry = self._entries.get(path)
         if entry is not None and entry[0] == identity:
             return entry[1]
-        with self._parse_lock(path):
+        with self._parsing[path]:
             return self._read_version(path, parse, missing)
-
-    def _parse_lock(self, path):
-        with self._guard:
-            return self._parsing.setdefault(path, threading.Lock())
 
     def _read_version(self, path, parse, missing):
         try:

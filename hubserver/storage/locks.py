@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import filelock
 
-from hubserver.storage.files import FILE_MODE, O_CLOEXEC, KeptOpen
+from hubserver.storage.files import FILE_MODE, O_CLOEXEC, KeptOpen, PerKey
 
 try:
     import fcntl
@@ -41,8 +41,7 @@ class FileLocks:
 
     def __init__(self, timeout):
         self.timeout = timeout
-        self._guard = threading.Lock()
-        self._threads = {}  # lock path -> threading.Lock
+        self._threads = PerKey(threading.Lock)  # lock path -> the lock of this process's threads
         self._kept = KeptOpen(KEPT_OPEN, os.close)  # lock path -> open descriptor
 
     def hold(self, lock_path):
@@ -70,10 +69,7 @@ class FileLocks:
 
     @contextmanager
     def _thread_lock(self, lock_path, deadline):
-        lock = self._threads.get(lock_path)
-        if lock is None:
-            with self._guard:
-                lock = self._threads.setdefault(lock_path, threading.Lock())
+        lock = self._threads[lock_path]
         if not lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
             raise LockTimeout(lock_path)
         try:

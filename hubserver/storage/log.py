@@ -31,9 +31,8 @@ LOG_SUFFIX = ".log"
 KINDS = ("put", "delete", "tag", "compacted")
 TAG_PUSH_KEYS = ("repo_name", "tag", "image_id", "pushed_at")
 SUM_LENGTH = len(',"sum":"00000000"}')
-_ENCODER = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":")
-)  # one for every record: json.dumps builds one a call
+# One encoder for every record: json.dumps with options builds one a call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
 def snapshot_id(data):

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 from hubserver.storage import document, log
 from hubserver.storage.errors import CorruptNamespace, FolderInTheWay
-from hubserver.storage.files import AppendFile, KeptOpen, append, atomic_write, remove, stat_identity
+from hubserver.storage.files import AppendFile, KeptOpen, PerKey, append, atomic_write, remove, stat_identity
 
 KEPT_LOGS = 128  # logs kept open between appends at most; the least recently appended to is closed first
 
@@ -191,8 +191,7 @@ class NamespaceFiles:
         self.data_dir = data_dir
         self.sync = sync
         self._versions = {}
-        self._reading = {}  # namespace -> lock, so that concurrent misses read once
-        self._guard = threading.Lock()
+        self._reading = PerKey(threading.Lock)  # namespace -> lock, so that concurrent misses read once
         self._encoder = document.Encoder()
         self._logs = KeptOpen(KEPT_LOGS, AppendFile.close)  # namespace -> AppendFile of its log, between appends
         self._paths = {}  # namespace -> NamespacePaths, joined once
@@ -220,17 +219,13 @@ class NamespaceFiles:
         known = self._versions.get(namespace)
         if known is not None and self._unchanged(namespace, known):
             return known
-        with self._read_lock(namespace):
+        with self._reading[namespace]:
             known = self._versions.get(namespace)
             if known is not None and self._unchanged(namespace, known):
                 return known
             version = self._grown(namespace, known) or self._load(namespace)
             self._versions[namespace] = version
             return version
-
-    def _read_lock(self, namespace):
-        with self._guard:
-            return self._reading.setdefault(namespace, threading.Lock())
 
     def _unchanged(self, namespace, version):
         snapshot = _stat(self.snapshot_path(namespace))
@@ -340,7 +335,7 @@ class NamespaceFiles:
             inode, length = log_file.append(b"".join(lines), version.log_length, self.sync)
         finally:
             self._logs.keep(namespace, log_file)
-        with self._read_lock(namespace):
+        with self._reading[namespace]:
             appended = version.with_log(Repositories(changes.apply()), inode, length, len(lines))
             self._versions[namespace] = appended
         return appended

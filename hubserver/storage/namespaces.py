@@ -13,7 +13,6 @@ write costs the same however many repositories the namespace holds.
 """
 
 import os
-import threading
 from contextlib import ExitStack, contextmanager
 
 from hubserver.names import digest_of_image, image_id_of, is_namespace
@@ -30,6 +29,7 @@ from hubserver.storage.errors import (
     TagNotFound,
     disk_trouble,
 )
+from hubserver.storage.files import PerKey
 from hubserver.storage.locks import FileLocks, LockTimeout
 from hubserver.storage.namespace_files import NOTHING, Changes, NamespaceFiles
 
@@ -66,8 +66,7 @@ class NamespaceStore:
         self.lock_timeout = lock_timeout
         self._locks = FileLocks(lock_timeout)
         self._files = NamespaceFiles(self.data_dir, sync)
-        self._guard = threading.Lock()
-        self._commits = {}  # namespace -> GroupCommit
+        self._commits = PerKey(GroupCommit)  # namespace -> its GroupCommit
         self._compact_bytes = compact_bytes
         self._compact_records = compact_records
         self._idle = IdleCompactor(self.compact, idle)
@@ -329,7 +328,7 @@ class NamespaceStore:
             self.get_repository(namespace, repo_name)
         lock_path = self._paths(namespace).lock
         try:
-            return self._group_commit(namespace).submit(
+            return self._commits[namespace].submit(
                 edit,
                 lambda batch: self._commit(namespace, lock_path, batch),
                 self._locks.timeout,
@@ -402,17 +401,10 @@ class NamespaceStore:
         """Hold the namespace for a change of its own: no batch is written meanwhile, no other process writes."""
         try:
             lock_path = self._paths(namespace).lock
-            with self._group_commit(namespace).exclusive(self._locks.timeout), self._locks.hold(lock_path):
+            with self._commits[namespace].exclusive(self._locks.timeout), self._locks.hold(lock_path):
                 yield
         except (WriterTimeout, LockTimeout):
             raise NamespaceBusy(namespace, self._locks.timeout) from None
-
-    def _group_commit(self, namespace):
-        commit = self._commits.get(namespace)
-        if commit is None:
-            with self._guard:
-                commit = self._commits.setdefault(namespace, GroupCommit())
-        return commit
 
     def _commit(self, namespace, lock_path, batch):
         """Apply a batch of changes to the current state and append their records once, under the file lock."""
