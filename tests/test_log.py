@@ -92,7 +92,7 @@ def test_a_torn_last_record_is_dropped_and_cut_away_by_the_next_write(store, tmp
     store.create_repository("madams", "kept")
     store.create_repository("madams", "acknowledged")
     whole = (tmp_path / "madams.log").read_bytes()
-    torn = log.put_record("0" * 16, document.new_repository("never", STAMP))[:-40]
+    torn = log.encode([log.put_record("0" * 16, document.new_repository("never", STAMP))])[:-40]
     (tmp_path / "madams.log").write_bytes(whole + torn)  # a crash cut the last record short
     reader = NamespaceStore(tmp_path, Clock(STAMP))
     assert names(reader) == ["kept", "acknowledged"]
@@ -142,7 +142,9 @@ def test_a_compaction_cut_short_after_its_snapshot_leaves_a_log_that_is_known_to
     old_id = json.loads(old_log.splitlines()[0])["after"]
     store.compact("madams")
     new_id = log.snapshot_id((tmp_path / "madams.json").read_bytes())
-    (tmp_path / "madams.log").write_bytes(old_log + log.compacted_record(old_id, new_id))  # as a crash leaves it
+    (tmp_path / "madams.log").write_bytes(  # as a crash leaves it
+        old_log + log.encode([log.compacted_record(old_id, new_id)], log.mark_of(old_log))
+    )
     reader = NamespaceStore(tmp_path, Clock(STAMP))
     assert names(reader) == ["one", "two"]
     reader.create_repository("madams", "three")
@@ -235,12 +237,28 @@ def test_two_processes_appending_to_one_namespace_lose_nothing(tmp_path):
     assert set().union(*acknowledged) <= stored and len(stored) >= 300
 
 
-def test_a_record_is_one_line_of_json_ending_in_the_checksum_of_what_comes_before():
-    line = log.put_record("0123456789abcdef", document.new_repository("repo", STAMP))
-    assert line.endswith(b"}\n") and line.count(b"\n") == 1
-    body, checksum = line[: -len(',"sum":"00000000"}\n')], json.loads(line)["sum"]
-    assert checksum == "%08x" % zlib.crc32(body)
-    assert json.loads(line)["put"] == document.new_repository("repo", STAMP)
+def test_a_record_is_one_line_of_json_ending_in_a_checksum_chained_from_the_record_before():
+    repository = document.new_repository("repo", STAMP)
+    first, second = log.encode([log.put_record("0123456789abcdef", repository)] * 2).splitlines(keepends=True)
+    for line in (first, second):
+        assert line.endswith(b"}\n") and line.count(b"\n") == 1
+        assert json.loads(line)["put"] == repository
+    body = first[: -len(',"sum":"00000000"}\n')]
+    assert json.loads(first)["sum"] == "%08x" % zlib.crc32(body)
+    assert json.loads(second)["sum"] == "%08x" % zlib.crc32(body, zlib.crc32(body))  # the same bytes, another sum
+    assert log.encode([log.put_record("0123456789abcdef", repository)], log.mark_of(first)) == second
+
+
+def test_a_log_of_an_earlier_version_whose_checksums_are_not_chained_is_read(store, tmp_path):
+    store.create_repository("madams", "one")
+    after = log.snapshot_id((tmp_path / "madams.json").read_bytes())
+    records = [log.put_record(after, document.new_repository(name, STAMP)) for name in ("aa", "bb")]
+    unchained = b"".join(log.encode([record]) for record in records)  # each checksum from 0
+    (tmp_path / "madams.log").write_bytes(unchained)
+    reader = NamespaceStore(tmp_path, Clock(STAMP))
+    assert names(reader) == ["one", "aa", "bb"]
+    reader.create_repository("madams", "cc")  # appended after them, chained from the last
+    assert names(NamespaceStore(tmp_path, Clock(STAMP))) == ["one", "aa", "bb", "cc"]
 
 
 def test_a_tag_push_is_a_record_of_the_tag_alone_and_reads_back_as_the_writer_holds_it(store, tmp_path):
@@ -275,9 +293,11 @@ def test_a_tag_record_that_breaks_the_format_is_damage(store, tmp_path, push):
     store.create_repository("madams", "repo")
     store.create_repository("madams", "other")
     after = json.loads((tmp_path / "madams.log").read_bytes())["after"]
-    broken = log._line({"after": after, "tag": push})  # a good checksum over a bad record
-    good = log.tag_record(after, "repo", "latest", "a" * 64, STAMP)
-    (tmp_path / "madams.log").write_bytes((tmp_path / "madams.log").read_bytes() + broken + good)
+    written = (tmp_path / "madams.log").read_bytes()
+    broken_then_good = log.encode(  # a good checksum over a bad record, then a whole record
+        [{"after": after, "tag": push}, log.tag_record(after, "repo", "latest", "a" * 64, STAMP)], log.mark_of(written)
+    )
+    (tmp_path / "madams.log").write_bytes(written + broken_then_good)
     with pytest.raises(CorruptNamespace, match="damaged record"):
         NamespaceStore(tmp_path, Clock(STAMP)).list_repositories("madams")
 
@@ -286,8 +306,9 @@ def test_a_tag_pushed_to_a_repository_the_log_does_not_hold_is_reported(store, t
     store.create_repository("madams", "repo")
     store.create_repository("madams", "other")
     after = json.loads((tmp_path / "madams.log").read_bytes())["after"]
-    stray = log.tag_record(after, "gone", "latest", "a" * 64, STAMP)
-    (tmp_path / "madams.log").write_bytes((tmp_path / "madams.log").read_bytes() + stray)
+    written = (tmp_path / "madams.log").read_bytes()
+    stray = log.encode([log.tag_record(after, "gone", "latest", "a" * 64, STAMP)], log.mark_of(written))
+    (tmp_path / "madams.log").write_bytes(written + stray)
     before = (tmp_path / "madams.log").read_bytes()
     with pytest.raises(CorruptNamespace, match="pushes a tag to a repository it does not hold"):
         NamespaceStore(tmp_path, Clock(STAMP)).list_repositories("madams")

@@ -3,6 +3,7 @@
 import errno
 
 from hubserver.errors import AnswerError
+from hubserver.storage.files import PartialWrite
 
 
 class StorageError(AnswerError):
@@ -88,15 +89,20 @@ class NamespaceBusy(StorageError):
 
 
 class DiskTrouble(StorageError):
-    """The disk refused a write (full, read-only, not allowed); nothing of it was stored."""
+    """The disk refused a write (full, read-only, not allowed).
+
+    Nothing of it was stored, unless the error is a PartialWrite:
+    then what it wrote could not be taken back, and the answer says so.
+    """
 
     def __init__(self, namespace, error):
         what = "A blob" if namespace is None else "Namespace %s" % namespace  # None: a blob's write
-        super().__init__(
-            "%s was not written: %s. Nothing of this change was stored; earlier data is intact."
-            % (what, error.strerror or error),
-            namespace,
+        outcome = (
+            "This change may have been stored, whole or in part: read it back before trying again."
+            if isinstance(error, PartialWrite)
+            else "Nothing of this change was stored; earlier data is intact."
         )
+        super().__init__("%s was not written: %s. %s" % (what, error.strerror or error, outcome), namespace)
         self.errno = error.errno
 
 

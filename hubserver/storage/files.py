@@ -1,11 +1,15 @@
 """Files on disk: durable atomic replace, durable append, and a parse cache keyed by stat.
 
-Every write replaces a whole file atomically, so a reader needs no lock: it sees
-either the old file or the new one, never half of either.
+A file replaced is replaced whole, atomically, so a reader needs no lock: it
+sees either the old file or the new one, never half of either. A file
+appended to is written at a known length and cut back to it if the write
+fails, so that a write that raises leaves nothing of itself (PartialWrite
+where even that failed).
 """
 
 import os
 import threading
+import time
 from collections import OrderedDict
 from contextlib import suppress
 
@@ -35,83 +39,161 @@ def fsync_folder(folder):
         os.close(fd)
 
 
+class PartialWrite(OSError):
+    """A write failed, and what it had written could not be taken back: it may be kept, whole or in part."""
+
+    def __init__(self, error):
+        super().__init__(error.errno, error.strerror or str(error))
+
+
 def atomic_write(path, data, private=False, sync=True):
     """Replace ``path`` with ``data`` durably; return the new file's stat identity.
 
     The bytes go to ``<path>.tmp`` in the same folder, which is flushed,
     synced and renamed over ``path``; then the folder is synced. On any
-    failure the temporary file is removed and ``path`` is untouched.
-    The caller holds the lock of ``path``: the temporary name is fixed, so
-    one writer at a time, and a crash leaves at most one stale temporary file,
-    which the next write simply overwrites. A ``private`` file is readable by
-    its owner only (0600). Without ``sync`` nothing is synced: for data that
-    dies with the process anyway.
+    failure before the rename the temporary file is removed and ``path`` is
+    untouched; a failure to sync the folder after it takes a new file away
+    again, and is a PartialWrite where a file was replaced (its old bytes are
+    gone). The caller holds the lock of ``path``: the temporary name is
+    fixed, so one writer at a time, and a crash leaves at most one stale
+    temporary file, which the next write simply overwrites. A ``private``
+    file is readable by its owner only (0600). Without ``sync`` nothing is
+    synced: for data that dies with the process anyway.
     """
     temporary = path + ".tmp"
+    replaced = _modified_ns(path)
     fd = _open_new(temporary, os.O_TRUNC, private)
     try:
         with os.fdopen(fd, "wb") as stream:
             stream.write(data)
             stream.flush()
+            identity = _stamped_later(stream.fileno(), replaced)
             if sync:
                 _sync_data(stream.fileno())
-            identity = stat_identity(os.fstat(stream.fileno()))
         os.replace(temporary, path)
     except BaseException:
         with suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
     if sync:
-        fsync_folder(os.path.dirname(path))
+        _sync_folder_of(path, undo=replaced is None)
     return identity
 
 
-def append(path, data, expected_length, sync=True):
-    """Append ``data`` to ``path`` durably; return the file's (inode, length) after it.
+def _modified_ns(path):
+    try:
+        return os.stat(path).st_mtime_ns
+    except FileNotFoundError:
+        return None
 
-    The file must hold ``expected_length`` bytes: anything past them (a record
-    a crash cut short) is cut away first. The bytes are synced before the
-    return; the folder too when the file was created. If the write fails, the
-    file is cut back to where it was, so no part of ``data`` stays. The caller
-    holds the lock of ``path``.
+
+def _stamped_later(fd, replaced):
+    """Give an open file a modification time later than ``replaced`` (None: no file); return its identity.
+
+    So that inode, size and time tell apart every version of a path, even
+    where the file system gives a new file the inode number of an old one:
+    each is stamped later than the one it replaces, as finely as the file
+    system keeps times.
     """
-    with AppendFile(path) as log:
-        return log.append(data, expected_length, sync)
+    for step in (1, 1000, 10**6, 10**9, 2 * 10**9):
+        stamp = time.time_ns() if replaced is None else max(time.time_ns(), replaced + step)
+        os.utime(fd, ns=(stamp, stamp))
+        status = os.fstat(fd)
+        if replaced is None or status.st_mtime_ns > replaced:
+            break
+    return stat_identity(status)
+
+
+def _sync_folder_of(path, undo):
+    """Sync the folder of a file just renamed or made; if that fails, remove it again when ``undo``.
+
+    PartialWrite when the file stays: it may or may not outlive a crash.
+    """
+    try:
+        fsync_folder(os.path.dirname(path))
+    except OSError as error:
+        if not undo:
+            raise PartialWrite(error) from error
+        try:
+            os.unlink(path)
+        except OSError:
+            raise PartialWrite(error) from error
+        raise
 
 
 class AppendFile:
     """A file held open for appending, so that each append costs a write and a sync, not an open.
 
-    ``inode`` is the inode of the file opened. The caller holds the file's
-    lock, and drops this (``close``) when the file it names may have been
-    replaced or removed: an open descriptor does not follow the name.
+    A file it creates is made durable (its folder synced) before anything is
+    written to it. The caller holds the file's lock, and drops this
+    (``close``) when the file it names may have been replaced or removed: an
+    open descriptor does not follow the name (``is_at_path`` tells).
     """
 
-    def __init__(self, path):
+    def __init__(self, path, sync=True):
         self.path = path
-        self._created = not os.path.exists(path)
+        self.sync = sync
+        created = not os.path.exists(path)
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | O_CLOEXEC, FILE_MODE)
-        self.inode = os.fstat(self._fd).st_ino
+        status = os.fstat(self._fd)
+        self._identity = (status.st_dev, status.st_ino)
+        if created and sync:
+            try:
+                fsync_folder(os.path.dirname(path))
+            except BaseException:
+                self.close()
+                raise
 
-    def append(self, data, expected_length, sync=True):
-        """Write ``data`` at ``expected_length``, cutting away what follows, and sync; as ``append`` does."""
+    def is_at_path(self):
+        """Tell whether the file open here is still the one the path names."""
+        try:
+            status = os.stat(self.path)
+        except FileNotFoundError:
+            return False
+        return (status.st_dev, status.st_ino) == self._identity
+
+    def append(self, data, expected_length):
+        """Write ``data`` at ``expected_length`` and sync; return the new length (as ``extend``)."""
+        return self.extend((data,), expected_length)
+
+    def extend(self, chunks, expected_length):
+        """Write ``chunks`` (an iterable of bytes) at ``expected_length``, and sync; return the new length.
+
+        The file must hold ``expected_length`` bytes: anything past them (a
+        record a crash cut short) is cut away first. The bytes are synced
+        before the return. If a write, the sync or the iterable fails, the
+        file is cut back to ``expected_length``, so that no part of the
+        chunks stays, before the error is raised; PartialWrite if even that
+        fails.
+        """
         if os.fstat(self._fd).st_size != expected_length:
             os.ftruncate(self._fd, expected_length)
+        length = expected_length
         try:
-            os.lseek(self._fd, expected_length, os.SEEK_SET)
-            written = 0
-            while written < len(data):
-                written += os.write(self._fd, data[written:])
-            if sync:
+            for chunk in chunks:
+                length = self._write_at(chunk, length)
+            if self.sync:
                 _sync_data(self._fd)
         except BaseException:
-            with suppress(OSError):
-                os.ftruncate(self._fd, expected_length)
+            try:
+                self.cut(expected_length)
+            except OSError as error:
+                raise PartialWrite(error) from error
             raise
-        if self._created and sync:
-            fsync_folder(os.path.dirname(self.path))
-        self._created = False
-        return self.inode, expected_length + len(data)
+        return length
+
+    def _write_at(self, data, offset):
+        """Write all of ``data`` at ``offset``; return the offset after it."""
+        written = 0
+        while written < len(data):
+            written += os.pwrite(self._fd, data[written:], offset + written)
+        return offset + written
+
+    def cut(self, length):
+        """Cut the file back to ``length`` bytes, durably."""
+        os.ftruncate(self._fd, length)
+        if self.sync:
+            _sync_data(self._fd)
 
     def close(self):
         os.close(self._fd)

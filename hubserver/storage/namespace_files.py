@@ -11,11 +11,20 @@ that says it is wholly in it.
 import os
 import threading
 from collections import namedtuple
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from hubserver.storage import document, log
 from hubserver.storage.errors import CorruptNamespace, FolderInTheWay
-from hubserver.storage.files import AppendFile, KeptOpen, PerKey, append, atomic_write, remove, stat_identity
+from hubserver.storage.files import (
+    O_CLOEXEC,
+    AppendFile,
+    KeptOpen,
+    PartialWrite,
+    PerKey,
+    atomic_write,
+    remove,
+    stat_identity,
+)
 
 KEPT_LOGS = 128  # logs kept open between appends at most; the least recently appended to is closed first
 
@@ -110,16 +119,19 @@ class Version:
     """A namespace as read from disk: its repositories, and the files they came from.
 
     ``snapshot`` is the namespace file's stat identity (None: no file),
-    ``snapshot_id`` its identity in log records, ``snapshot_size`` its size;
-    ``log_inode`` and ``log_size`` are the log's as last seen (None and 0: no
-    log), ``log_length`` the bytes of its whole records, ``records`` how many;
-    ``stale_log`` tells that the log is one a compaction put into the snapshot.
+    ``snapshot_id`` its identity in log records, ``snapshot_size`` its size.
+    ``has_log`` tells whether there was a log; ``log_length`` is the length
+    of its whole records, ``log_mark`` the end of the last of them, whose
+    chained checksum stands for them all (b"": none), ``records`` how many
+    there are; ``log_torn`` tells that bytes followed them; ``stale_log``
+    that the log is one a compaction put into the snapshot.
     """
 
     __slots__ = (
-        "log_inode",
+        "has_log",
         "log_length",
-        "log_size",
+        "log_mark",
+        "log_torn",
         "records",
         "repositories",
         "snapshot",
@@ -133,25 +145,21 @@ class Version:
         self.snapshot = snapshot
         self.snapshot_id = snapshot_id
         self.snapshot_size = snapshot_size
-        self.log_inode = None
-        self.log_size = self.log_length = self.records = 0
-        self.stale_log = False
+        self.has_log = self.log_torn = self.stale_log = False
+        self.log_length = self.records = 0
+        self.log_mark = b""
 
     def without_log(self):
         """Return this version as it is once its log is removed."""
         return Version(self.repositories, self.snapshot, self.snapshot_id, self.snapshot_size)
 
-    def with_log(self, repositories, inode, length, records):
-        """Return this version with ``records`` more log records, the log now ``length`` bytes long."""
+    def with_log(self, repositories, tail):
+        """Return this version with the log records of ``tail`` (a log.Tail) more, applied in ``repositories``."""
         grown = Version(repositories, self.snapshot, self.snapshot_id, self.snapshot_size)
-        grown.log_inode, grown.log_size, grown.log_length = inode, length, length
-        grown.records = self.records + records
+        grown.has_log = True
+        grown.log_length, grown.log_mark, grown.log_torn = tail.length, tail.mark, tail.torn
+        grown.records = self.records + len(tail.records)
         return grown
-
-    @property
-    def torn(self):
-        """Tell whether bytes follow the log's last whole record."""
-        return self.log_size > self.log_length
 
 
 NOTHING = Version(Repositories({}))
@@ -172,6 +180,11 @@ def _bytes_of(path):
             return stream.read()
     except FileNotFoundError:
         return None
+
+
+def _read_at(fd, length, mark):
+    """Return the bytes of an open log from where ``mark`` would start, one more than it if there are."""
+    return os.pread(fd, len(mark) + 1, length - len(mark))
 
 
 def _stat(path):
@@ -228,15 +241,27 @@ class NamespaceFiles:
             return version
 
     def _unchanged(self, namespace, version):
+        """Tell whether the namespace's files still hold ``version``: the snapshot by its stat, the log by its end.
+
+        A log is appended to and cut back in place, so its size says nothing
+        of what it holds; its last bytes, the chained checksum of its last
+        record, do (storage.log). A version with torn bytes after its records
+        is never kept as it is: they may have become a record of the same size.
+        """
         snapshot = _stat(self.snapshot_path(namespace))
         if (None if snapshot is None else stat_identity(snapshot)) != version.snapshot:
             return False
-        found = _stat(self.log_path(namespace))
-        return (
-            (version.log_inode, version.log_size) == (None, 0)
-            if found is None
-            else ((found.st_ino, found.st_size) == (version.log_inode, version.log_size))
-        )
+        try:
+            fd = os.open(self.log_path(namespace), os.O_RDONLY | O_CLOEXEC)
+        except FileNotFoundError:
+            return not version.has_log
+        try:
+            mark = version.log_mark
+            return version.has_log and not version.log_torn and _read_at(fd, version.log_length, mark) == mark
+        except IsADirectoryError:
+            return False  # read again, and reported
+        finally:
+            os.close(fd)
 
     def _grown(self, namespace, known):
         """Return ``known`` with the records appended to its log since, or None if more than that changed."""
@@ -250,12 +275,11 @@ class NamespaceFiles:
         except FileNotFoundError:
             return None
         with stream:
-            status = os.fstat(stream.fileno())
-            if known.log_inode not in (None, status.st_ino) or status.st_size < known.log_length:
-                return None
-            stream.seek(known.log_length)
+            stream.seek(known.log_length - len(known.log_mark))
             data = stream.read()
-        tail = log.read_records(namespace, data, known.log_length)
+        if not data.startswith(known.log_mark):
+            return None  # no longer the log that was read: read it all
+        tail = log.read_records(namespace, data[len(known.log_mark) :], known.log_length, known.log_mark)
         for record in tail.records:
             if record["after"] != known.snapshot_id:
                 raise CorruptNamespace(namespace, "its log has a record that follows another snapshot")
@@ -264,9 +288,7 @@ class NamespaceFiles:
             by_name = dict(repositories.by_name)
             log.apply(namespace, by_name, tail.records)
             repositories = Repositories(by_name)
-        grown = known.with_log(repositories, status.st_ino, tail.length, len(tail.records))
-        grown.log_size = known.log_length + len(data)
-        return grown
+        return known.with_log(repositories, tail)
 
     def _load(self, namespace):
         """Read the log, then the snapshot, then the whole log: the namespace's state from scratch."""
@@ -282,12 +304,11 @@ class NamespaceFiles:
             version = self._load_snapshot(namespace)
             if log_stream is None:
                 return version
-            status = os.fstat(log_stream.fileno())
             data = log_stream.read()
         finally:
             if log_stream is not None:
                 log_stream.close()
-        return self._with_log(namespace, version, data, status.st_ino)
+        return self._with_log(namespace, version, data)
 
     def _load_snapshot(self, namespace):
         try:
@@ -299,29 +320,28 @@ class NamespaceFiles:
             data = stream.read()
         return Version(Repositories(document.decode(namespace, data)), identity, log.snapshot_id(data), len(data))
 
-    def _with_log(self, namespace, version, data, inode):
+    def _with_log(self, namespace, version, data):
         tail = log.read_records(namespace, data)
         afters = {record["after"] for record in tail.records}
         if len(afters) > 1:
             raise CorruptNamespace(namespace, "its log follows more than one snapshot")
-        loaded = version.with_log(version.repositories, inode, tail.length, 0)
-        loaded.log_size = len(data)
         if not tail.records or afters == {version.snapshot_id}:
+            repositories = version.repositories
             if tail.records:
-                by_name = dict(version.repositories.by_name)
+                by_name = dict(repositories.by_name)
                 log.apply(namespace, by_name, tail.records)
-                loaded = version.with_log(Repositories(by_name), inode, tail.length, len(tail.records))
-                loaded.log_size = len(data)
-            return loaded
+                repositories = Repositories(by_name)
+            return version.with_log(repositories, tail)
         if version.snapshot_id is not None and tail.records[-1].get("compacted") == version.snapshot_id:
-            loaded.stale_log = True  # a compaction's: all of it is in the snapshot already
-            return loaded
+            stale = version.with_log(version.repositories, tail)
+            stale.records, stale.stale_log = 0, True  # a compaction's: all of it is in the snapshot already
+            return stale
         raise CorruptNamespace(namespace, "its log follows another snapshot than its namespace file")
 
     # Writing: the caller holds the namespace's lock
 
-    def append(self, namespace, version, changes, lines):
-        """Append record ``lines`` after ``version``, then make their ``changes`` to its repositories.
+    def append(self, namespace, version, changes, records):
+        """Append ``records`` after ``version``, then make their ``changes`` to its repositories.
 
         The mapping is changed, and the new version kept, under the lock a
         re-read takes: a reader never pairs the changed mapping with the old
@@ -330,23 +350,27 @@ class NamespaceFiles:
         if version.stale_log:
             self._drop_log(namespace)
             version = version.without_log()
-        log_file = self._log_file(namespace, version)
-        try:
-            inode, length = log_file.append(b"".join(lines), version.log_length, self.sync)
-        finally:
-            self._logs.keep(namespace, log_file)
+        data = log.encode(records, version.log_mark)
+        with self._log_file(namespace) as log_file:
+            length = log_file.append(data, version.log_length)
         with self._reading[namespace]:
-            appended = version.with_log(Repositories(changes.apply()), inode, length, len(lines))
+            tail = log.Tail(records, length, log.mark_of(data), False)
+            appended = version.with_log(Repositories(changes.apply()), tail)
             self._versions[namespace] = appended
         return appended
 
-    def _log_file(self, namespace, version):
-        """Return the open log of a namespace, opening it again if the one kept is not the one ``version`` read."""
-        kept = self._logs.take(namespace)
-        if kept is not None and kept.inode != version.log_inode:
-            kept.close()  # replaced or removed meanwhile, by another process
-            kept = None
-        return kept or AppendFile(self.log_path(namespace))
+    @contextmanager
+    def _log_file(self, namespace):
+        """Yield the open log of a namespace (opened again if the one kept is no longer the file there); keep it."""
+        log_file = self._logs.take(namespace)
+        if log_file is not None and not log_file.is_at_path():
+            log_file.close()  # replaced or removed meanwhile, by another process
+            log_file = None
+        log_file = log_file or AppendFile(self.log_path(namespace), self.sync)
+        try:
+            yield log_file
+        finally:
+            self._logs.keep(namespace, log_file)
 
     def _drop_log(self, namespace):
         """Close the kept log of a namespace and remove the file."""
@@ -359,16 +383,25 @@ class NamespaceFiles:
         ``version`` is what the files hold now (None: they cannot be read, and
         are replaced whole). A log there gets its ``compacted`` record first,
         so that a crash between the new snapshot and the log's removal leaves
-        a log known to be in the snapshot.
+        a log known to be in the snapshot; if the snapshot cannot be written,
+        that record is cut away again.
         """
         data = self._encoder.encode(namespace, repositories.values())
         new_id = log.snapshot_id(data)
-        log_path = self.log_path(namespace)
         if version is None:
             self._drop_log(namespace)
-        elif version.log_inode is not None and not version.stale_log and version.snapshot_id is not None:
-            append(log_path, log.compacted_record(version.snapshot_id, new_id), version.log_length, self.sync)
-        identity = atomic_write(self.snapshot_path(namespace), data, sync=self.sync)
+        marked = version is not None and version.has_log and not version.stale_log and version.snapshot_id is not None
+        if marked:
+            compacted = log.encode([log.compacted_record(version.snapshot_id, new_id)], version.log_mark)
+            with self._log_file(namespace) as log_file:
+                log_file.append(compacted, version.log_length)
+        try:
+            identity = atomic_write(self.snapshot_path(namespace), data, sync=self.sync)
+        except OSError:
+            if marked:
+                with suppress(OSError), self._log_file(namespace) as log_file:
+                    log_file.cut(version.log_length)  # if it stays, it names a snapshot that never was: harmless
+            raise
         self._drop_log(namespace)
         written = Version(Repositories(dict(repositories)), identity, new_id, len(data))
         self._versions[namespace] = written
@@ -383,14 +416,20 @@ class NamespaceFiles:
             return tuple(_bytes_of(path) for path in (self.snapshot_path(namespace), self.log_path(namespace)))
 
     def put_back(self, namespace, saved):
-        """Make the namespace's files again what ``saved`` holds (a failed multi-namespace change undone)."""
+        """Make the namespace's files again what ``saved`` holds (a failed multi-namespace change undone).
+
+        PartialWrite if they cannot be made so.
+        """
         self._logs.drop(namespace)
-        for path, data in zip((self.snapshot_path(namespace), self.log_path(namespace)), saved):
-            if data is None:
-                remove(path, self.sync)
-            else:
-                atomic_write(path, data, sync=self.sync)
         self._versions.pop(namespace, None)
+        try:
+            for path, data in zip((self.snapshot_path(namespace), self.log_path(namespace)), saved):
+                if data is None:
+                    remove(path, self.sync)
+                else:
+                    atomic_write(path, data, sync=self.sync)
+        except OSError as error:
+            raise PartialWrite(error) from error
 
     def remove(self, namespace):
         """Remove the namespace's log, then its snapshot."""

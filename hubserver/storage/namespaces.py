@@ -12,8 +12,10 @@ namespace's mapping by name (``Changes``) and made to it once written, so a
 write costs the same however many repositories the namespace holds.
 """
 
+import logging
 import os
 from contextlib import ExitStack, contextmanager
+from functools import partial
 
 from hubserver.names import digest_of_image, image_id_of, is_namespace
 from hubserver.storage import document, log
@@ -32,6 +34,8 @@ from hubserver.storage.errors import (
 from hubserver.storage.files import PerKey
 from hubserver.storage.locks import FileLocks, LockTimeout
 from hubserver.storage.namespace_files import NOTHING, Changes, NamespaceFiles
+
+logger = logging.getLogger(__name__)
 
 UPDATABLE_FIELDS = ("description", "full_description", "is_public", "logo")
 
@@ -349,8 +353,10 @@ class NamespaceStore:
         they were, byte for byte, before the error goes on. An explicit
         replacement, so unlike a change it does not need to read the files
         first: it replaces a corrupt namespace file too (but a folder where a
-        file should be is FolderInTheWay, and nothing is written). Queued
-        changes wait, then apply on top of the new contents.
+        file should be is FolderInTheWay, and nothing is written); if even
+        putting back fails, the error says that the change may have been
+        stored in part. Queued changes wait, then apply on top of the new
+        contents.
         """
         names = sorted(replacements)
         with ExitStack() as held:
@@ -363,7 +369,7 @@ class NamespaceStore:
                     self._replace_held(namespace, replacements[namespace])
             except BaseException:
                 for namespace, files in saved.items():
-                    self._files.put_back(namespace, files)
+                    self._write(namespace, partial(self._files.put_back, namespace, files))
                 raise
 
     def _replace_held(self, namespace, repositories):
@@ -384,7 +390,7 @@ class NamespaceStore:
         """Write a namespace's log into its file and start an empty log, if it has a log."""
         with self._holding(namespace):
             current = self._files.current(namespace)
-            if current.log_inode is not None:
+            if current.has_log:
                 repositories = current.repositories.by_name
                 self._write(namespace, lambda: self._files.write_snapshot(namespace, current, repositories))
 
@@ -412,32 +418,40 @@ class NamespaceStore:
             with self._locks.hold(lock_path):
                 current = self._files.current(namespace)
                 changes = Changes(current.repositories.by_name)
-                lines = []
+                records = []
                 for change in batch:
                     repo_name, record = change.tag
                     before = changes.get(repo_name)
                     if change.apply(changes) and changes.get(repo_name) is not before:
-                        lines.append(self._line(current.snapshot_id, changes, repo_name, record))
-                if lines:
-                    self._write(namespace, lambda: self._save(namespace, current, changes, lines))
+                        records.append(self._record(current.snapshot_id, changes, repo_name, record))
+                if records:
+                    self._write(namespace, lambda: self._save(namespace, current, changes, records))
         except LockTimeout:
             raise NamespaceBusy(namespace, self._locks.timeout) from None
 
     @staticmethod
-    def _line(after, repositories, repo_name, record):
-        """Return the log line of a change to ``repo_name``: ``record``'s, or a delete record if it is gone."""
+    def _record(after, repositories, repo_name, record):
+        """Return the log record of a change to ``repo_name``: ``record``'s, or a delete record if it is gone."""
         repository = repositories.get(repo_name)
         return log.delete_record(after, repo_name) if repository is None else record(after, repository)
 
-    def _save(self, namespace, current, changes, lines):
-        """Write a batch's outcome: the namespace file for a new namespace, else the log's records."""
+    def _save(self, namespace, current, changes, records):
+        """Write a batch's outcome: the namespace file for a new namespace, else the log's records.
+
+        Once the records are synced the batch is written, whatever happens
+        next: a compaction that fails then is only logged, and tried again
+        once the namespace rests.
+        """
         if current.snapshot is None:
             return self._files.write_snapshot(namespace, current, changes.merged())
-        appended = self._files.append(namespace, current, changes, lines)
+        appended = self._files.append(namespace, current, changes, records)
         if appended.log_length > max(appended.snapshot_size, self._compact_bytes) or (
             appended.records >= self._compact_records
         ):
-            return self._files.write_snapshot(namespace, appended, appended.repositories.by_name)
+            try:
+                return self._files.write_snapshot(namespace, appended, appended.repositories.by_name)
+            except OSError as error:
+                logger.warning("namespace %s was not compacted (%s); its log is kept", namespace, error)
         self._idle.touched(namespace)
         return appended
 
