@@ -107,7 +107,7 @@ def create_app(config=None):
         accounts.check_users_file()
     app.extensions[v1.LIST_ITEMS_KEY] = v1.ListItems(app.json.dumps)
     app.extensions[registry.BLOBS_KEY] = blobs = BlobStore(
-        store.data_dir, int(app.config["MAX_BLOB_SIZE"]), store.lock_timeout
+        store.data_dir, int(app.config["MAX_BLOB_SIZE"]), store.lock_timeout, bool(app.config["SYNC"])
     )
     app.extensions[registry.LINKS_KEY] = Links(blobs)
     app.url_map.merge_slashes = False  # "a//b" is a 404, never an HTML redirect

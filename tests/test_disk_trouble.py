@@ -1,34 +1,55 @@
 """Disk trouble: a full disk or a read-only one is a clear error, loses nothing, and passes."""
 
 import errno
+import hashlib
 import os
 
 import pytest
 
+from hubserver.app import create_app
 from hubserver.storage import files
 
 from helpers import assert_error
 
 
-@pytest.fixture
-def failing_disk(monkeypatch):
-    """Make the disk refuse writes with a chosen errno until ``recover()`` is called."""
+@pytest.fixture(params=["sync", "write"])
+def failing_disk(monkeypatch, request):
+    """Make the disk refuse writes with a chosen errno until ``recover()`` is called.
+
+    Where it refuses: at the sync, the bytes written ("sync"), or halfway
+    through an append, half its bytes on disk ("write"), as a disk that fills
+    up does.
+    """
 
     class Disk:
         failure = None
+        where = request.param
 
         def recover(self):
             self.failure = None
 
+        def refuses(self, where):
+            return self.failure is not None and self.where == where
+
+        def refuse(self):
+            raise OSError(self.failure, os.strerror(self.failure))
+
     disk = Disk()
-    real_fsync = files._sync_data
+    real_sync, real_write_at = files._sync_data, files.AppendFile._write_at
 
     def sync(fd):
-        if disk.failure is not None:
-            raise OSError(disk.failure, os.strerror(disk.failure))
-        return real_fsync(fd)
+        if disk.refuses("sync"):
+            disk.refuse()
+        return real_sync(fd)
+
+    def write_at(append_file, data, offset):
+        if disk.refuses("write"):
+            real_write_at(append_file, data[: len(data) // 2], offset)
+            disk.refuse()
+        return real_write_at(append_file, data, offset)
 
     monkeypatch.setattr(files, "_sync_data", sync)
+    monkeypatch.setattr(files.AppendFile, "_write_at", write_at)
     return disk
 
 
@@ -68,6 +89,16 @@ def test_a_refused_write_is_a_clear_error_and_loses_nothing(
     ]
 
 
+def test_a_refused_write_is_answered_as_such_after_a_restart_too(client, app, data_dir, make_repository, failing_disk):
+    make_repository()
+    failing_disk.failure = errno.ENOSPC
+    assert client.post("/v1/repositories/madams/", json={"repo_name": "refused"}).status_code == 507
+    failing_disk.recover()
+    fresh = create_app({"DATA_DIR": str(data_dir), "FROZEN_TIME": app.config["FROZEN_TIME"]}).test_client()
+    assert fresh.get("/v1/repositories/madams/refused").status_code == 404  # what the 507 said
+    assert fresh.post("/v1/repositories/madams/", json={"repo_name": "refused"}).status_code == 201  # a retry works
+
+
 def test_reads_go_on_while_the_disk_refuses_writes(client, make_repository, failing_disk):
     make_repository()
     failing_disk.failure = errno.ENOSPC
@@ -99,3 +130,36 @@ def test_a_blob_the_disk_refuses_is_a_507_in_the_registry_shape(client, monkeypa
     assert response.status_code == 507
     [error] = response.get_json()["errors"]
     assert error["code"] == "UNKNOWN" and "No space left on device" in error["detail"]
+
+
+def assert_blob_refused(response):
+    assert response.status_code == 507
+    [error] = response.get_json()["errors"]
+    assert sorted(error) == ["code", "detail", "message"] and error["code"] == "UNKNOWN"
+    assert "No space left on device" in error["detail"] and "Nothing of this change was stored" in error["detail"]
+
+
+def test_a_chunk_the_disk_refuses_leaves_the_upload_as_it_was_and_the_next_one_works(client, data_dir, failing_disk):
+    location = client.post("/v2/madams/app/blobs/uploads/").headers["Location"].replace("http://localhost", "")
+    assert client.patch(location, data=b"a" * 1000, content_type="application/octet-stream").status_code == 202
+    failing_disk.failure = errno.ENOSPC
+    assert_blob_refused(client.patch(location, data=b"b" * 1000, content_type="application/octet-stream"))
+    whole = b"a" * 1000 + b"c" * 1000
+    digest = "sha256:" + hashlib.sha256(whole).hexdigest()
+    assert_blob_refused(
+        client.put(location + "?digest=" + digest, data=b"c" * 1000, content_type="application/octet-stream")
+    )
+    assert client.get(location).headers["Range"] == "0-999"  # the refused chunks left nothing
+    assert not (data_dir / "_blobs").exists()
+    failing_disk.recover()
+    finished = client.put(location + "?digest=" + digest, data=b"c" * 1000, content_type="application/octet-stream")
+    assert finished.status_code == 201
+    assert client.get("/v2/madams/app/blobs/" + digest, buffered=True).data == whole
+
+
+def test_an_upload_the_disk_refuses_to_open_leaves_no_file(client, data_dir, failing_disk):
+    failing_disk.failure = errno.ENOSPC
+    assert_blob_refused(client.post("/v2/madams/app/blobs/uploads/"))
+    assert list((data_dir / "_uploads").iterdir()) == []
+    failing_disk.recover()
+    assert client.post("/v2/madams/app/blobs/uploads/").status_code == 202

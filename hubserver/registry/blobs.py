@@ -8,8 +8,11 @@ who opened it, for which repository, in ``<uuid>.owner``, and the lock that
 lets one request at a time write it, in any process, ``<uuid>.lock``; it is
 removed a day after it was last written to (checked whenever an upload
 starts). An upload is removed before its lock file, so that whoever takes
-the lock next finds it gone. Nothing here
-holds a blob in memory: bytes move in chunks of CHUNK.
+the lock next finds it gone. Each chunk is synced before it is
+acknowledged, and a chunk that fails (the disk refused it, the client went
+away, the digest is wrong) is cut away again, so an upload holds exactly
+its acknowledged chunks. Nothing here holds a blob in memory: bytes move in
+chunks of CHUNK.
 """
 
 import hashlib
@@ -20,7 +23,7 @@ import uuid
 from contextlib import ExitStack, contextmanager
 
 from hubserver.names import digest_of, digest_of_image, image_id_of, is_digest
-from hubserver.storage.files import fsync_folder, remove
+from hubserver.storage.files import AppendFile, PartialWrite, fsync_folder, remove
 from hubserver.storage.locks import LockTimeout, hold_alone
 
 CHUNK = 1024 * 1024
@@ -64,7 +67,8 @@ class UploadBusy(BlobError):
 class BlobStore:
     """Blobs by digest, and the uploads on their way in."""
 
-    def __init__(self, data_dir, max_size, lock_timeout=10.0):
+    def __init__(self, data_dir, max_size, lock_timeout=10.0, sync=True):
+        self.sync = sync
         self.blobs = os.path.join(data_dir, "_blobs", "sha256")
         self.uploads = os.path.join(data_dir, "_uploads")
         self.max_size = max_size
@@ -94,8 +98,13 @@ class BlobStore:
             return stream.read()
 
     def put_bytes(self, data):
-        """Store small bytes (a manifest) as a blob; return its digest."""
-        return self.finish(self.start(), digest_of(data), [data])
+        """Store small bytes (a manifest) as a blob; return its digest. A failure leaves no session behind."""
+        upload = self.start()
+        try:
+            return self.finish(upload, digest_of(data), [data])
+        except BaseException:
+            self.cancel(upload)
+            raise
 
     def delete(self, digest):
         """Remove a blob; tell whether there was one."""
@@ -124,11 +133,14 @@ class BlobStore:
         upload = str(uuid.uuid4())
         os.makedirs(self.uploads, exist_ok=True)  # made on first use: a hub-API user never sees it
         path = self._upload_path(upload)
-        if owner is not None:  # first, so that a session never exists without its owner
-            with open(path + OWNER_SUFFIX, "x", encoding="utf-8") as stream:
-                stream.write(owner)
-        with open(path, "xb"):
-            pass
+        try:
+            if owner is not None:  # first, so that a session never exists without its owner
+                with AppendFile(path + OWNER_SUFFIX, self.sync) as stream:
+                    stream.append(owner.encode("utf-8"), 0)
+            AppendFile(path, self.sync).close()
+        except BaseException:
+            _remove_with_sidecars(path)  # a session refused leaves no file
+            raise
         return upload
 
     def owner(self, upload):
@@ -184,22 +196,22 @@ class BlobStore:
             raise RangeMismatch(size)
         if length is not None and size + length > self.max_size:
             raise TooLarge()
-        hashed, hasher = self._hasher(upload, path, size)
-        with open(path, "ab") as stream:
-            try:
-                for chunk in chunks:
-                    hashed += len(chunk)
-                    if hashed > self.max_size:
-                        raise TooLarge()
-                    hasher.update(chunk)
-                    stream.write(chunk)
-            except BaseException:
-                stream.truncate(size)  # the upload is as it was before this chunk
-                raise
+        _, hasher = self._hasher(upload, path, size)
+        with AppendFile(path, self.sync) as stream:
+            size = stream.extend(self._hashed(chunks, hasher, size), size)  # all or nothing
         with self._lock:
-            self._hashes[upload] = (hashed, hasher)
+            self._hashes[upload] = (size, hasher)
         os.utime(path)
-        return hashed
+        return size
+
+    def _hashed(self, chunks, hasher, size):
+        """Yield ``chunks``, hashed into ``hasher``; TooLarge once they make an upload of ``size`` too large."""
+        for chunk in chunks:
+            size += len(chunk)
+            if size > self.max_size:
+                raise TooLarge()
+            hasher.update(chunk)
+            yield chunk
 
     def _hasher(self, upload, path, size):
         """Return (bytes hashed, hash) of an upload, hashing its file again if another process wrote it."""
@@ -217,26 +229,52 @@ class BlobStore:
         """Add a last chunk to an upload (as ``append``), check it against ``digest`` and make it that blob.
 
         The digest is checked over exactly the bytes moved into place: no
-        other request writes the upload meanwhile. DigestMismatch leaves the
-        upload as it was before, for the client to retry. Return the digest.
+        other request writes the upload meanwhile. Any failure before the
+        blob is in place (DigestMismatch, a disk that refuses its folder)
+        leaves the upload as it was before, for the client to retry; once it
+        is, a folder that cannot be synced is a PartialWrite. Return the digest.
         """
         if not is_digest(digest):
             raise DigestMismatch(digest)
         with self._writing(upload) as path:
             before = os.stat(path).st_size
             size = self._append(upload, path, chunks, start, length)
-            _, hasher = self._hasher(upload, path, size)
-            if digest_of_image(hasher.hexdigest()) != digest:
-                os.truncate(path, before)
-                raise DigestMismatch(digest)
             target = self.path(digest)
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            with open(path, "rb+") as stream:
-                os.fsync(stream.fileno())
+            try:
+                _, hasher = self._hasher(upload, path, size)
+                if digest_of_image(hasher.hexdigest()) != digest:
+                    raise DigestMismatch(digest)
+                self._make_folder(os.path.dirname(target))
+            except BaseException:
+                self._cut_back(path, before)
+                raise
             os.replace(path, target)  # same file system: atomic; an existing blob has the same bytes
-            fsync_folder(os.path.dirname(target))
             self._remove(upload)
+            self._sync_placed(target)
         return digest
+
+    def _cut_back(self, path, size):
+        """Cut an upload back to ``size`` bytes; PartialWrite if it cannot be."""
+        try:
+            with AppendFile(path, self.sync) as stream:
+                stream.cut(size)
+        except OSError as error:
+            raise PartialWrite(error) from error
+
+    def _make_folder(self, folder):
+        """Make a blob folder, durably, if it is not there."""
+        if not os.path.isdir(folder):
+            os.makedirs(folder, exist_ok=True)
+            if self.sync:
+                fsync_folder(os.path.dirname(folder))
+
+    def _sync_placed(self, target):
+        """Sync the folder of a blob just renamed into place; PartialWrite if it cannot be: it may not last."""
+        if self.sync:
+            try:
+                fsync_folder(os.path.dirname(target))
+            except OSError as error:
+                raise PartialWrite(error) from error
 
     def cancel(self, upload):
         """Drop an upload session, once no request writes it; tell whether there was one."""

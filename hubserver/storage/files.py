@@ -190,10 +190,16 @@ class AppendFile:
         return offset + written
 
     def cut(self, length):
-        """Cut the file back to ``length`` bytes, durably."""
+        """Cut the file back to ``length`` bytes, and sync that as far as the disk lets.
+
+        Once cut, no reader and no restart sees what followed; a disk that
+        then refuses the sync (it refused the bytes cut away) leaves only a
+        power cut's chance of them coming back (docs/design.md).
+        """
         os.ftruncate(self._fd, length)
         if self.sync:
-            _sync_data(self._fd)
+            with suppress(OSError):
+                _sync_data(self._fd)
 
     def close(self):
         os.close(self._fd)
