@@ -3,13 +3,18 @@
 hubserver's channel lets the application reach the client's socket (to drop a
 connection, for a fault rule), hangs up at once on a TLS handshake, and drops
 a connection whose request headers take longer than HEADER_TIMEOUT. Its
-parser leaves unread a body over its route's limit (``limits.py``). Every
-request gets a line in the access log, once its answer is sent.
+parser leaves unread a body over its route's limit (``limits.py``); once the
+refusal is sent, the channel lingers: it reads and throws away what the
+client still sends of that body, for LINGER_SECONDS or LINGER_BYTES at most,
+then closes, so that a client that sends its whole body before it reads
+(urllib, requests) gets the answer and not a reset. Every request gets a
+line in the access log, once its answer is sent.
 """
 
 import json
 import logging
 import signal
+import socket
 import time
 from datetime import datetime, timezone
 from functools import partial
@@ -29,6 +34,9 @@ access_log = logging.getLogger("hubserver.access")
 HEADER_TIMEOUT = 5  # seconds from a request's first byte (or the connection) to the end of its headers
 IDLE_TIMEOUT = 30  # seconds a connection may send nothing between requests, or in a body
 CONNECTION_LIMIT = 500  # open connections before waitress stops accepting (below the usual 1024 files)
+LINGER_SECONDS = 5  # after refusing a body: how long its rest is read and thrown away, at most
+LINGER_BYTES = 64 * 1024 * 1024  # and how much of it
+LINGER_READ = 256 * 1024  # bytes thrown away a turn of the loop
 
 
 class _LimitedParser(HTTPRequestParser):
@@ -82,11 +90,12 @@ class _SocketTask(WSGITask):
     def execute(self):
         if self.request.refused:
             self.set_close_on_finish()
+            self.channel.linger_after_answer = True
         super().execute()
 
 
 class _SocketChannel(HTTPChannel):
-    """A waitress channel that hangs up at once on a TLS handshake.
+    """A waitress channel that hangs up at once on a TLS handshake, and lingers after refusing a body.
 
     hubserver speaks plain HTTP. Registry clients told a registry is insecure
     try HTTPS first and fall back to HTTP when that fails: waiting for the end
@@ -97,6 +106,9 @@ class _SocketChannel(HTTPChannel):
     task_class = _SocketTask
     _first_bytes = True
     _header_since = None  # when the request being read sent its first byte
+    linger_after_answer = False  # the answer refuses a body the client may still be sending
+    _linger_until = None  # while lingering: when to close at the latest
+    _lingered = 0  # bytes thrown away while lingering
 
     @property
     def parser_class(self):
@@ -112,10 +124,50 @@ class _SocketChannel(HTTPChannel):
         return super().received(data)
 
     def writable(self):
-        """Also close the connection if its headers are overdue (asked at every turn of the loop)."""
-        if self._headers_overdue(time.time() - HEADER_TIMEOUT):
+        """Also close the connection if its headers are overdue, or its lingering is over (asked every turn)."""
+        if self._headers_overdue(time.time() - HEADER_TIMEOUT) or self._linger_over():
             self.will_close = True
         return super().writable()
+
+    def handle_write(self):
+        """As waitress's, but once a refusal is sent, linger instead of closing."""
+        if not (self.close_when_flushed and self.linger_after_answer):
+            return super().handle_write()
+        self.close_when_flushed = False  # so that sending the answer does not close the connection
+        super().handle_write()
+        if self.connected and not self.will_close:
+            if self.total_outbufs_len:
+                self.close_when_flushed = True  # the rest of the answer goes on a later turn
+            else:
+                self._linger()
+
+    def _linger(self):
+        """Say that the answer is whole (half-close), then read and throw away what the client sends."""
+        self.linger_after_answer = False
+        self._linger_until = time.monotonic() + LINGER_SECONDS
+        try:
+            self.socket.shutdown(socket.SHUT_WR)
+        except OSError:
+            self.will_close = True  # the client is gone already
+
+    def _linger_over(self):
+        return self._linger_until is not None and (
+            time.monotonic() > self._linger_until or self._lingered >= LINGER_BYTES
+        )
+
+    def handle_read(self):
+        if self._linger_until is None:
+            return super().handle_read()
+        try:
+            thrown_away = len(self.socket.recv(LINGER_READ))
+        except BlockingIOError:
+            return None
+        except OSError:
+            thrown_away = 0
+        self._lingered += thrown_away
+        if not thrown_away or self._linger_over():
+            self.handle_close()  # the client is done (or gone), or the bound is reached
+        return None
 
     def _headers_overdue(self, cutoff):
         if self.request is None:  # between requests (the idle timeout's), or before the first byte

@@ -4,6 +4,8 @@ and connections that are idle, slow or many."""
 import json
 import socket
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 
@@ -21,14 +23,11 @@ def hub(tmp_path_factory):
 
 
 def still_serving(url):
-    started = time.monotonic()
     assert send(url, "GET", "/v1/repositories/madams/").status == 200
-    assert time.monotonic() - started < 2
 
 
 def answer_to_headers(address, head, body_bytes=0, chunk=64 * 1024):
-    """Send a request head, then up to ``body_bytes`` of body while the server reads; return (answer, sent, s)."""
-    started = time.monotonic()
+    """Send a request head, then up to ``body_bytes`` of body while the server reads; return (answer, bytes sent)."""
     with socket.create_connection(address, timeout=10) as connection:
         connection.sendall(head)
         sent = 0
@@ -44,7 +43,7 @@ def answer_to_headers(address, head, body_bytes=0, chunk=64 * 1024):
                 answer += chunk_read
         except ConnectionResetError:
             pass
-    return answer, sent, time.monotonic() - started
+    return answer, sent
 
 
 def split_answer(answer):
@@ -54,17 +53,17 @@ def split_answer(answer):
     return status, headers, body
 
 
-def test_a_400_mb_post_is_refused_from_its_content_length_without_being_read(hub):
+def test_a_400_mb_post_is_refused_from_its_content_length_and_read_no_further_than_the_lingering_bound(hub):
     url, address, data_dir = hub
     head = (
         b"POST /v1/repositories/madams/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         b"Content-Length: %d\r\n\r\n" % (400 * MiB)
     )
-    answer, sent, seconds = answer_to_headers(address, head, body_bytes=400 * MiB)
+    answer, sent = answer_to_headers(address, head, body_bytes=400 * MiB)
     status, headers, body = split_answer(answer)
     assert (status, json.loads(body)) == (413, {"detail": "Request body too large."})
     assert headers[b"Connection"] == b"close"
-    assert sent < 100 * MiB and seconds < 2
+    assert sent < 100 * MiB  # 64 MiB thrown away, and what the sockets' buffers held
     still_serving(url)
 
 
@@ -74,9 +73,25 @@ def test_a_chunked_body_is_refused_once_it_grows_past_the_limit(hub):
         b"POST /v1/repositories/madams/ HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         b"Transfer-Encoding: chunked\r\n\r\n" + b"400\r\n" + b" " * 0x400 + b"\r\n"
     )
-    answer, _, _ = answer_to_headers(address, head)
+    answer, _ = answer_to_headers(address, head)
     status, _, body = split_answer(answer)
     assert (status, json.loads(body)) == (413, {"detail": "Request body too large."})
+    still_serving(url)
+
+
+@pytest.mark.parametrize("over", [2 * MiB, 8 * MiB, 32 * MiB])
+def test_a_client_that_sends_its_whole_body_before_reading_gets_the_413(hub, over):
+    url, _, _ = hub
+    request = urllib.request.Request(
+        url + "/v1/repositories/madams/",
+        data=b" " * (1000 + over),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)  # sends it all, then reads: no reset while it sends
+    with refused.value as answer:
+        assert (answer.code, json.loads(answer.read())) == (413, {"detail": "Request body too large."})
     still_serving(url)
 
 
@@ -94,7 +109,7 @@ def test_a_blob_upload_takes_more_than_the_body_limit_and_a_manifest_its_own(hub
     answer = send(url, "PATCH", path, b"x" * MiB, {"Content-Type": "application/octet-stream"})
     assert answer.status == 202 and answer.headers["Range"] == "0-%d" % (MiB - 1)
     head = b"PUT /v2/madams/big/manifests/latest HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-    answer, _, _ = answer_to_headers(address, head + b"Content-Length: %d\r\n\r\n" % (4 * MiB + 1), 4 * MiB + 1)
+    answer, _ = answer_to_headers(address, head + b"Content-Length: %d\r\n\r\n" % (4 * MiB + 1), 4 * MiB + 1)
     status, _, body = split_answer(answer)
     assert status == 413 and json.loads(body)["errors"][0]["code"] == "SIZE_INVALID"
 
@@ -107,7 +122,7 @@ def test_a_patch_over_the_blob_limit_is_size_invalid_and_leaves_the_upload_usabl
         path.encode(),
         3 * MiB,
     )
-    answer, _, _ = answer_to_headers(address, head, body_bytes=3 * MiB)
+    answer, _ = answer_to_headers(address, head, body_bytes=3 * MiB)
     status, headers, body = split_answer(answer)
     assert status == 413 and headers[b"Content-Type"] == b"application/json"
     assert json.loads(body) == {
@@ -134,11 +149,8 @@ def test_a_chunked_patch_past_the_blob_limit_leaves_the_upload_as_it_was(hub):
     assert send(url, "PATCH", path, b"a" * 100, {"Content-Type": "application/octet-stream"}).status == 202
     chunks = (b"c" * (256 * 1024) for _ in range(12))
     headers = {"Content-Type": "application/octet-stream", "Transfer-Encoding": "chunked"}
-    try:
-        answer = send(url, "PATCH", path, chunks, headers)
-        assert answer.status == 413 and answer.json()["errors"][0]["code"] == "SIZE_INVALID"
-    except (BrokenPipeError, ConnectionResetError):
-        pass  # refused while still sending: what matters is what the upload holds
+    answer = send(url, "PATCH", path, chunks, headers)  # sent whole: the server lingers, then answers
+    assert answer.status == 413 and answer.json()["errors"][0]["code"] == "SIZE_INVALID"
     assert send(url, "GET", path).headers["Range"] == "0-99"
 
 
@@ -155,17 +167,17 @@ def test_200_idle_sockets_do_not_lock_out_a_normal_request(hub):
 
 def test_a_connection_that_sends_nothing_is_closed_after_the_header_timeout(hub):
     _, address, _ = hub
-    with socket.create_connection(address, timeout=15) as silent:
+    with socket.create_connection(address, timeout=60) as silent:
         started = time.monotonic()
         assert silent.recv(100) == b""  # closed by the server
-        assert 4 < time.monotonic() - started < 10
+        assert 4 < time.monotonic() - started < 25  # its 5 s header timeout, not the 30 s idle one
 
 
 def test_a_client_trickling_its_headers_is_dropped(hub):
     url, address, _ = hub
     started = time.monotonic()
     request = b"GET /v1/repositories/madams/ HTTP/1.1\r\nHost: x\r\n" + b"X-Slow: " + b"s" * 100
-    with socket.create_connection(address, timeout=15) as trickler:
+    with socket.create_connection(address, timeout=60) as trickler:
         try:
             for byte in request:  # 0.2 s a byte: 30 s for the whole, if the server let it
                 trickler.sendall(bytes([byte]))
@@ -173,7 +185,7 @@ def test_a_client_trickling_its_headers_is_dropped(hub):
             closed = trickler.recv(100) == b""
         except (BrokenPipeError, ConnectionResetError):
             closed = True
-    assert closed and time.monotonic() - started < 10
+    assert closed and time.monotonic() - started < 25  # its 5 s header timeout, well before the 30 s of trickle
     still_serving(url)
 
 
@@ -185,7 +197,7 @@ def test_an_anonymous_upload_with_accounts_on_is_refused_without_its_body_being_
             b"PATCH /v2/madams/app/blobs/uploads/00000000-0000-4000-8000-000000000000 HTTP/1.1\r\nHost: x\r\n"
             b"Content-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n" % (200 * MiB)
         )
-        answer, sent, seconds = answer_to_headers((host, int(port)), head, body_bytes=200 * MiB)
+        answer, sent = answer_to_headers((host, int(port)), head, body_bytes=200 * MiB)
         status, headers, _ = split_answer(answer)
         assert status == 401 and b"Bearer" in headers[b"Www-Authenticate"]
-        assert sent < 100 * MiB and seconds < 2
+        assert sent < 100 * MiB
