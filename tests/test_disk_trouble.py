@@ -7,7 +7,8 @@ import os
 import pytest
 
 from hubserver.app import create_app
-from hubserver.storage import files
+from hubserver.storage import DiskFull, files, namespace_files
+from hubserver.web import STORE_KEY
 
 from helpers import assert_error
 
@@ -163,3 +164,17 @@ def test_an_upload_the_disk_refuses_to_open_leaves_no_file(client, data_dir, fai
     assert list((data_dir / "_uploads").iterdir()) == []
     failing_disk.recover()
     assert client.post("/v2/madams/app/blobs/uploads/").status_code == 202
+
+
+def test_a_compaction_the_disk_refuses_leaves_the_files_as_they_were(app, client, data_dir, monkeypatch):
+    client.post("/v1/repositories/madams/", json={"repo_name": "repo"})
+    client.put("/v1/repositories/madams/repo/tags/old", json={"image_id": "b" * 64})  # a record in the log
+    before = (data_dir / "madams.json").read_bytes(), (data_dir / "madams.log").read_bytes()
+
+    def full(path, data, **options):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(namespace_files, "atomic_write", full)
+    with pytest.raises(DiskFull):
+        app.extensions[STORE_KEY].compact("madams")
+    assert ((data_dir / "madams.json").read_bytes(), (data_dir / "madams.log").read_bytes()) == before

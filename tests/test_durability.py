@@ -1,6 +1,7 @@
 """Durability: concurrent writers lose nothing, and a killed writer leaves a whole file."""
 
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,6 +25,9 @@ for number in range(100000):
     store.create_repository("crash", name)
     print(name, flush=True)  # printed only once the write is acknowledged
 """
+
+
+FROZEN = "2015-06-07T10:41:31.882Z"
 
 
 def create_many(url, names):
@@ -99,3 +103,73 @@ def test_a_writer_killed_mid_stream_50_times_keeps_every_acknowledged_write(tmp_
         stored = names_of(tmp_path, "crash")  # parses, or raises CorruptNamespace
         assert acknowledged <= stored
     assert len(acknowledged) >= 50
+
+
+def repository_names(url):
+    return [repository["repo_name"] for repository in send(url, "GET", "/v1/repositories/madams/").json()["results"]]
+
+
+def tear_like_a_killed_writer(data, next_name, scratch):
+    """Leave after the log's records the start of a record, as long as the record a create of ``next_name`` makes.
+
+    That length is measured by making the create in a copy of ``data``.
+    """
+    shutil.copytree(data, scratch)
+    before = (scratch / "madams.log").stat().st_size
+    NamespaceStore(scratch, Clock(FROZEN)).create_repository("madams", next_name)
+    length = (scratch / "madams.log").stat().st_size - before
+    with open(data / "madams.log", "ab") as stream:
+        stream.write(b'{"after":"' + b"c" * (length - 10))  # no newline: never a record
+    return before + length
+
+
+def test_a_create_over_a_torn_record_of_its_own_length_is_seen_by_another_server_and_kept(tmp_path):
+    data = tmp_path / "data"
+    with running_server(data, "--frozen-time", FROZEN) as (first, url):
+        create_many(url, ["rr0", "rr1"])  # the namespace file, then a record in the log
+        first.send_signal(signal.SIGKILL)  # no compaction at exit: the log stays
+        first.wait()
+    size = tear_like_a_killed_writer(data, "rr2", tmp_path / "scratch")
+    with (
+        running_server(data, "--frozen-time", FROZEN) as (_, reader_url),
+        running_server(data, "--frozen-time", FROZEN) as (_, writer_url),
+    ):
+        assert repository_names(reader_url) == ["rr0", "rr1"]  # it has read the log, torn record and all
+        create_many(writer_url, ["rr2"])
+        assert (data / "madams.log").stat().st_size == size  # the torn bytes became rr2's record: same size
+        assert repository_names(reader_url) == ["rr0", "rr1", "rr2"]
+        create_many(reader_url, ["rr3"])
+        assert repository_names(writer_url) == ["rr0", "rr1", "rr2", "rr3"]
+    assert [repo["repo_name"] for repo in NamespaceStore(data, Clock()).list_repositories("madams")] == [
+        "rr0",
+        "rr1",
+        "rr2",
+        "rr3",
+    ]
+
+
+def test_two_writers_killed_again_and_again_while_they_write_at_once_keep_every_acknowledged_write(tmp_path):
+    randomness = random.Random(20261207)
+    acknowledged = set()
+    for run in range(15):
+        writers = [
+            subprocess.Popen(
+                [sys.executable, "-c", WRITER, str(PROJECT), str(tmp_path), "%02d%d" % (run, number)],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for number in range(2)
+        ]
+        for writer in writers:  # both are writing once each has acknowledged a few
+            for _ in range(randomness.randint(1, 4)):
+                line = writer.stdout.readline()
+                assert line, "a writer stopped before it was killed"
+                acknowledged.add(line.strip())
+        for writer in writers:
+            writer.send_signal(signal.SIGKILL)
+        for writer in writers:
+            acknowledged.update(line.strip() for line in writer.stdout)
+            writer.wait()
+            writer.stdout.close()
+        stored = names_of(tmp_path, "crash")  # parses, or raises CorruptNamespace
+        assert acknowledged <= stored

@@ -92,17 +92,16 @@ def sum_of(mark):
 class Tail:
     """What reading a log found: its records, the length of its whole records, and its mark then.
 
-    ``torn`` tells whether bytes follow the last whole record: a record a
-    crash cut short (never acknowledged), or one being written right now.
+    Bytes may follow the last whole record: a record a crash cut short (never
+    acknowledged), or one being written right now.
     """
 
-    __slots__ = ("length", "mark", "records", "torn")
+    __slots__ = ("length", "mark", "records")
 
-    def __init__(self, records, length, mark, torn):
+    def __init__(self, records, length, mark):
         self.records = records
         self.length = length
         self.mark = mark
-        self.torn = torn
 
 
 def read_records(namespace, data, start=0, mark=b""):
@@ -119,11 +118,11 @@ def read_records(namespace, data, start=0, mark=b""):
         if record is None:
             if _whole_record_follows(namespace, lines[index:-1]):
                 raise CorruptNamespace(namespace, "its log has a damaged record at byte %d" % (start + position))
-            return Tail(records, start + position, mark, True)
+            return Tail(records, start + position, mark)
         records.append(record)
         position += len(line) + 1
         mark = mark_of(line + b"\n")
-    return Tail(records, start + position, mark, position < len(data))
+    return Tail(records, start + position, mark)
 
 
 def _whole_record_follows(namespace, lines):

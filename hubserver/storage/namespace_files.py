@@ -123,15 +123,14 @@ class Version:
     ``has_log`` tells whether there was a log; ``log_length`` is the length
     of its whole records, ``log_mark`` the end of the last of them, whose
     chained checksum stands for them all (b"": none), ``records`` how many
-    there are; ``log_torn`` tells that bytes followed them; ``stale_log``
-    that the log is one a compaction put into the snapshot.
+    there are; ``stale_log`` tells that the log is one a compaction put
+    into the snapshot.
     """
 
     __slots__ = (
         "has_log",
         "log_length",
         "log_mark",
-        "log_torn",
         "records",
         "repositories",
         "snapshot",
@@ -145,7 +144,7 @@ class Version:
         self.snapshot = snapshot
         self.snapshot_id = snapshot_id
         self.snapshot_size = snapshot_size
-        self.has_log = self.log_torn = self.stale_log = False
+        self.has_log = self.stale_log = False
         self.log_length = self.records = 0
         self.log_mark = b""
 
@@ -157,7 +156,7 @@ class Version:
         """Return this version with the log records of ``tail`` (a log.Tail) more, applied in ``repositories``."""
         grown = Version(repositories, self.snapshot, self.snapshot_id, self.snapshot_size)
         grown.has_log = True
-        grown.log_length, grown.log_mark, grown.log_torn = tail.length, tail.mark, tail.torn
+        grown.log_length, grown.log_mark = tail.length, tail.mark
         grown.records = self.records + len(tail.records)
         return grown
 
@@ -245,8 +244,10 @@ class NamespaceFiles:
 
         A log is appended to and cut back in place, so its size says nothing
         of what it holds; its last bytes, the chained checksum of its last
-        record, do (storage.log). A version with torn bytes after its records
-        is never kept as it is: they may have become a record of the same size.
+        record, do (storage.log): the mark must be where the version left
+        it, with nothing after it. So torn bytes after the version's records
+        always send the reader to read on: they may have become a record of
+        the same size.
         """
         snapshot = _stat(self.snapshot_path(namespace))
         if (None if snapshot is None else stat_identity(snapshot)) != version.snapshot:
@@ -257,7 +258,7 @@ class NamespaceFiles:
             return not version.has_log
         try:
             mark = version.log_mark
-            return version.has_log and not version.log_torn and _read_at(fd, version.log_length, mark) == mark
+            return version.has_log and _read_at(fd, version.log_length, mark) == mark
         except IsADirectoryError:
             return False  # read again, and reported
         finally:
@@ -354,7 +355,7 @@ class NamespaceFiles:
         with self._log_file(namespace) as log_file:
             length = log_file.append(data, version.log_length)
         with self._reading[namespace]:
-            tail = log.Tail(records, length, log.mark_of(data), False)
+            tail = log.Tail(records, length, log.mark_of(data))
             appended = version.with_log(Repositories(changes.apply()), tail)
             self._versions[namespace] = appended
         return appended
