@@ -3,14 +3,16 @@
 import errno
 import hashlib
 import os
+import subprocess
 
 import pytest
 
 from hubserver.app import create_app
-from hubserver.storage import DiskFull, files, namespace_files
+from hubserver.clock import Clock
+from hubserver.storage import DiskFull, NamespaceStore, files, namespace_files
 from hubserver.web import STORE_KEY
 
-from helpers import assert_error
+from helpers import OCTETS, assert_error, running_server, send, upload_path
 
 
 @pytest.fixture(params=["sync", "write"])
@@ -178,3 +180,98 @@ def test_a_compaction_the_disk_refuses_leaves_the_files_as_they_were(app, client
     with pytest.raises(DiskFull):
         app.extensions[STORE_KEY].compact("madams")
     assert ((data_dir / "madams.json").read_bytes(), (data_dir / "madams.log").read_bytes()) == before
+
+
+# A real full disk: a 2 MiB file system, filled by a real server
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """Yield a folder on a 2 MiB tmpfs of its own, and unmount it after (skipped where it cannot be mounted)."""
+    if os.name != "posix" or os.geteuid() != 0:
+        pytest.skip("mounting a small file system needs root; the in-process disk tests above stand in")
+    folder = tmp_path / "small"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here: %s" % mounted.stderr.decode(errors="replace").strip())
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+class Acknowledged:
+    """Every write sent to the server, by what it answered: the truth a restart must show."""
+
+    def __init__(self, url):
+        self.url = url
+        self.repositories = {}  # name -> True (201) or False (507)
+        self.tags = {}  # (name, tag) -> True or False
+        self.upload = upload_path(url, "madams/layer")
+        self.upload_size = 0
+
+    def written(self, answer, success, surface):
+        if answer.status == 507:
+            body = answer.json()
+            if surface == "v1":
+                assert list(body) == ["detail"] and "No space left on device" in body["detail"]
+            else:
+                [error] = body["errors"]
+                assert sorted(error) == ["code", "detail", "message"] and "No space left" in error["detail"]
+            return False
+        assert answer.status == success, answer.body
+        return True
+
+    def create(self, name):
+        body = {"repo_name": name, "full_description": name * 1000}  # a log that soon wants compacting
+        answer = send(self.url, "POST", "/v1/repositories/madams/", body)
+        self.repositories[name] = self.written(answer, 201, "v1")
+        return self.repositories[name]
+
+    def tag(self, name, tag):
+        answer = send(self.url, "PUT", "/v1/repositories/madams/%s/tags/%s" % (name, tag), {"image_id": "a" * 64})
+        self.tags[name, tag] = self.written(answer, 201, "v1")
+        return self.tags[name, tag]
+
+    def chunk(self, data):
+        answer = send(self.url, "PATCH", self.upload, data, OCTETS)
+        if self.written(answer, 202, "v2"):
+            self.upload_size += len(data)
+            assert answer.headers["Range"] == "0-%d" % (self.upload_size - 1)
+            return True
+        return False
+
+    def round(self, number):
+        """Write a little of everything; tell whether all of it was refused."""
+        done = [self.create("r%04d" % number)]
+        done += [self.tag(name, "t%04d" % number) for name in list(self.repositories)[-3:] if self.repositories[name]]
+        if number % 4 == 0:
+            done.append(self.chunk(bytes([number % 256]) * 16384))
+        return not any(done)
+
+    def check_after_a_restart(self, data_dir, url):
+        """Check that what the files hold, and what a restarted server says, is exactly what was acknowledged."""
+        stored = {item["repo_name"]: item for item in NamespaceStore(data_dir, Clock()).list_repositories("madams")}
+        assert set(stored) == {name for name, kept in self.repositories.items() if kept}
+        stored_tags = {(name, tag["tag"]) for name, item in stored.items() for tag in item["tags"]}
+        assert stored_tags == {key for key, kept in self.tags.items() if kept}
+        assert send(url, "GET", self.upload).headers["Range"] == "0-%d" % (self.upload_size - 1)
+
+
+def test_a_full_disk_answers_every_write_truthfully_and_writes_again_once_space_is_back(small_disk):
+    data = small_disk / "data"
+    (small_disk / "ballast").write_bytes(b"b" * (768 * 1024))  # taken away later: the space that comes back
+    with running_server(data) as (_, url):
+        writes = Acknowledged(url)
+        refused_rounds = 0
+        for number in range(2000):  # bounded: a 2 MiB disk is full long before
+            refused_rounds = refused_rounds + 1 if writes.round(number) else 0
+            if refused_rounds == 10:
+                break
+        assert refused_rounds == 10, "the disk never filled up"
+        assert not all(writes.repositories.values()) and any(writes.repositories.values())
+        (small_disk / "ballast").unlink()
+        assert writes.create("after") and writes.tag("after", "back") and writes.chunk(b"z" * 16384)  # no restart
+    with running_server(data) as (_, url):
+        writes.check_after_a_restart(data, url)
