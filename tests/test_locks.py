@@ -13,31 +13,43 @@ from hubserver.storage import locks
 from hubserver.storage.locks import FileLocks, LockTimeout
 
 HOLD_IN_ANOTHER_PROCESS = """
-import sys, time
+import sys
 import filelock
 with filelock.FileLock(sys.argv[1]):
     print("held", flush=True)
-    time.sleep(float(sys.argv[2]))
+    sys.stdin.readline()  # until told to let go
 """
 
 
 def test_a_lock_held_by_filelock_in_another_process_times_out_then_is_taken(tmp_path):
     path = str(tmp_path / "madams.json.lock")
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_IN_ANOTHER_PROCESS, path, "0.6"], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", HOLD_IN_ANOTHER_PROCESS, path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     try:
         assert holder.stdout.readline().strip() == "held"
         started = time.monotonic()
         with pytest.raises(LockTimeout), FileLocks(0.2).hold(path):
             pass
-        assert 0.2 <= time.monotonic() - started < 0.5
-        with FileLocks(5).hold(path):  # taken once the other process lets go
-            assert time.monotonic() - started >= 0.4
+        assert time.monotonic() - started >= 0.2  # it waited its whole timeout
+        taken = threading.Event()
+
+        def take():
+            with FileLocks(60).hold(path):
+                taken.set()
+
+        waiter = threading.Thread(target=take)
+        waiter.start()
+        assert not taken.wait(0.3)  # not while the other process holds it
+        holder.stdin.write("let go\n")
+        holder.stdin.flush()
+        assert taken.wait(60)  # taken once it lets go
+        waiter.join()
     finally:
         holder.kill()
         holder.wait()
         holder.stdout.close()
+        holder.stdin.close()
 
 
 def test_while_held_here_filelock_elsewhere_cannot_take_it(tmp_path):

@@ -48,7 +48,7 @@ def reference(tmp_path_factory):
     )
     url = "http://127.0.0.1:%d" % port
     try:
-        for _ in range(100):
+        for _ in range(600):  # a minute at most, for a busy machine
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
