@@ -1,7 +1,8 @@
 """A namespace on disk: its snapshot and its change log, read into its current state and written durably.
 
-Reading costs one ``stat`` of each file while nothing changed; when only the
-log grew (another process wrote), only the new records are read and applied.
+Reading costs a ``stat`` of the snapshot and a read of the log's last 20
+bytes while nothing changed; when only the log grew (another process wrote),
+only the new records are read and applied.
 The log is opened before the snapshot and read after it: a compaction appends
 its ``compacted`` record before it replaces the snapshot, so whichever
 snapshot a reader finds, the log it holds is the one that follows it, or one
