@@ -278,7 +278,7 @@ def first_read_after_another_process_appended(url, scenarios, data_dir):
     detail = next(s for s in scenarios if s.name == "detail GET" and s.size == max(SIZES))
     detail.before()
     send_once(url, detail)  # waits for anything still queued, and reads the namespace
-    other = NamespaceStore(data_dir, Clock())  # another process, as far as the server can tell
+    other = NamespaceStore.on_disk(data_dir, Clock())  # another process, as far as the server can tell
     other.update_repository("ns%d" % max(SIZES), "repo%05d" % (max(SIZES) // 2), description="changed elsewhere")
     elapsed = send_once(url, detail)
     other.close()
@@ -313,7 +313,7 @@ LOG_RECORDS = 10_000
 def start_with_a_long_log(folder, runs=3):
     """Return the median seconds to the first answer of a server whose namespace has a log of LOG_RECORDS records."""
     model = Path(folder) / "long-log"
-    writer = NamespaceStore(model, Clock(), sync=False, compact_bytes=10**12, compact_records=10**9, idle=10**6)
+    writer = NamespaceStore.on_disk(model, Clock(), sync=False, compact_bytes=10**12, compact_records=10**9, idle=10**6)
     writer.create_repository("logged", "repo00000")  # the namespace file; then one record a create
     for number in range(1, LOG_RECORDS + 1):
         writer.create_repository("logged", "repo%05d" % number)  # never compacted: never closed

@@ -12,8 +12,10 @@ from flask import Flask, jsonify, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from hubserver import guard, limits, openapi, settings, web
+from hubserver import guard, limits, openapi, routes, settings, web
 from hubserver.accounts import Accounts, BadRegistryToken, BearerTokens, LoginThrottle, TokenStore
+from hubserver.accounts.api_tokens import TOKENS_FILE
+from hubserver.accounts.bearer import SECRET_FILE
 from hubserver.clock import Clock
 from hubserver.controls import views as controls
 from hubserver.errors import AnswerError, ServerError
@@ -23,11 +25,8 @@ from hubserver.registry import (
     realm,  # the token endpoint: its views are on the registry's blueprint
 )
 from hubserver.registry import views as registry
-from hubserver.registry.blobs import BlobStore
 from hubserver.registry.errors import RegistryError
-from hubserver.registry.links import Links
-from hubserver.settings import DEFAULTS
-from hubserver.storage import NamespaceStore, disk_trouble, state
+from hubserver.storage import disk_trouble, open_storage, state
 from hubserver.ui import views as ui
 from hubserver.v1 import views as v1
 from hubserver.v1.bodies import FORM_TYPES, JSON_TYPE
@@ -81,72 +80,65 @@ class HubFlask(Flask):
 
 
 def create_app(config=None):
-    """Build the application: defaults, then ``HUB_*`` environment variables, then ``config``."""
+    """Build the application: defaults, then ``HUB_*`` environment variables, then ``config``, each typed once."""
     app = HubFlask("hubserver", static_folder=None)  # the one stylesheet is served by the ui blueprint
-    app.config.from_mapping(DEFAULTS)
-    app.config.update(settings.from_environment(os.environ))
-    if config:
-        app.config.update(config)
-    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_FORM_MEMORY_SIZE"] = int(app.config["MAX_BODY_SIZE"])
+    app.config.from_mapping(settings.app_settings(os.environ, config))
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_BODY_SIZE"]
     app.json = web.DRFJSONProvider(app)
-    clock = Clock(app.config["FROZEN_TIME"])
-    store = NamespaceStore(
-        str(app.config["DATA_DIR"]), clock, float(app.config["LOCK_TIMEOUT"]), sync=bool(app.config["SYNC"])
-    )
-    seed = state.read_seed(app.config["SEED"]) if app.config["SEED"] else {}
-    store.replace_namespaces(seed)  # the seed's namespaces replace theirs, all or none; others stay
-    users = app.config["USERS"]
-    app.extensions[web.STORE_KEY] = store
-    app.extensions[web.ACCOUNTS_KEY] = accounts = Accounts(
-        users and str(users),
-        TokenStore(store.data_dir, store.lock_timeout),
-        BearerTokens(store.data_dir, clock, int(app.config["TOKEN_TTL"])),
-        LoginThrottle(int(app.config["LOGIN_RATE"])),
-    )
-    if accounts.enabled:
-        accounts.check_users_file()
-    app.extensions[v1.LIST_ITEMS_KEY] = v1.ListItems(app.json.dumps)
-    app.extensions[registry.BLOBS_KEY] = blobs = BlobStore(
-        store.data_dir, int(app.config["MAX_BLOB_SIZE"]), store.lock_timeout, bool(app.config["SYNC"])
-    )
-    app.extensions[registry.LINKS_KEY] = Links(blobs)
     app.url_map.merge_slashes = False  # "a//b" is a 404, never an HTML redirect
     app.url_map.redirect_defaults = False  # /v2/library/x is as good as /v2/x: no redirect
-    app.extensions[limits.LIMITS_KEY] = limits.BodyLimits(
-        int(app.config["MAX_BODY_SIZE"]), blobs.max_size, accounts.enabled, bool(app.config["ADMIN"])
+    settings_of = app.config
+    clock = Clock(settings_of["FROZEN_TIME"])
+    storage = open_storage(
+        settings_of["STORAGE"],
+        settings_of["DATA_DIR"],
+        clock,
+        settings_of["LOCK_TIMEOUT"],
+        settings_of["SYNC"],
+        settings_of["MAX_BLOB_SIZE"],
     )
-    app.before_request(admit)  # first: before the journal, the faults, the views
-    app.register_blueprint(v1.blueprint)
-    app.register_blueprint(registry.blueprint)
-    app.register_blueprint(ui.blueprint)
-    if app.config["ADMIN"]:
-        forget = partial(gc.forget, store, blobs)
-        controls.install(app, store, clock, seed, int(app.config["JOURNAL_SIZE"]), forget)
-    if accounts.enabled:
-        app.before_request(web.identify_caller)
-    app.add_url_rule("/openapi.json", "openapi", openapi.serve)
-    app.after_request(web.note_namespace)
+    seed = state.read_seed(settings_of["SEED"]) if settings_of["SEED"] else {}
+    storage.store.replace_namespaces(seed)  # the seed's namespaces replace theirs, all or none; others stay
+    accounts = open_accounts(settings_of, storage, clock)
+    limits.init_app(app, storage.blobs.max_size, accounts.enabled)  # first: before the journal, the faults, the views
+    guard.init_app(app)
+    v1.init_app(app)
+    registry.init_app(app, storage.blobs)
+    ui.init_app(app)
+    if settings_of["ADMIN"]:
+        controls.init_app(app, storage.store, clock, seed, settings_of["JOURNAL_SIZE"], partial(gc.forget, storage))
+    web.init_app(app, storage.store, accounts)
+    openapi.init_app(app)
     app.register_error_handler(Exception, error_response)
     return app
 
 
-def admit():
-    """The first hook of every request: give it its route's body limit, then refuse text that is not text."""
-    limits.apply()
-    guard.refuse_bad_text()
+def open_accounts(settings_of, storage, clock):
+    """Return the Accounts the settings ask for, their files placed by the storage (in memory: none)."""
+    users = settings_of["USERS"]
+    accounts = Accounts(
+        users,
+        TokenStore(storage.place(TOKENS_FILE), settings_of["LOCK_TIMEOUT"]),
+        BearerTokens(storage.place(SECRET_FILE), clock, settings_of["TOKEN_TTL"]),
+        LoginThrottle(settings_of["LOGIN_RATE"]),
+    )
+    if accounts.enabled:
+        accounts.check_users_file()
+    return accounts
 
 
 def close(app):
-    """Finish ``app``'s work at a clean stop: every log is compacted into its namespace file."""
+    """Finish ``app``'s work at a clean stop: on disk, every log is compacted into its namespace file."""
     app.extensions[web.STORE_KEY].close()
 
 
 def error_response(error):
     """Turn any exception into its answer, in the shape of the surface asked: the one error handler."""
     answer = as_answer(error)
-    if request.path == "/v2" or request.path.startswith("/v2/"):
+    surface = routes.surface_of(request.path)
+    if surface == routes.REGISTRY:
         return registry_answer(answer)
-    if request.path.startswith("/ui/"):
+    if surface == routes.PAGES:
         return ui.error_page(answer.status, answer.shown())
     response = json_answer(answer.body(), answer.status)
     response.headers.update(answer.headers())
@@ -200,12 +192,14 @@ def registry_answer(answer):
     """Render an answer in the registry protocol's shape (a 401 with its Bearer challenge)."""
     if isinstance(answer, RegistryError):
         error = answer
-    elif answer.status == 401 and request.path.rstrip("/") == "/v2/token":
+    elif answer.status == 401 and routes.route_of(request.path).kind == routes.TOKEN:
         error = realm.refused()  # the token endpoint itself asks for Basic credentials
     elif answer.status == 401:
         error = registry_auth.challenge(error="invalid_token" if isinstance(answer, BadRegistryToken) else None)
     else:
-        detail = answer.shown() if answer.registry_code in REGISTRY_WORDED else None
+        detail = answer.registry_detail()
+        if detail is None and answer.registry_code in REGISTRY_WORDED:
+            detail = answer.shown()
         error = RegistryError(answer.registry_code, detail, status=answer.status, headers=answer.headers())
     response = json_answer(error.body(), error.status)
     response.headers.update(error.headers())

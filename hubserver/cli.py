@@ -11,20 +11,17 @@ import argparse
 import errno
 import logging
 import os
-import shutil
 import socket
 import sys
-import tempfile
 
 from hubserver import __version__
 from hubserver.accounts import AccountsFileError
 from hubserver.app import close, create_app
 from hubserver.clock import Clock
 from hubserver.registry import gc
-from hubserver.registry.blobs import BlobStore
 from hubserver.serving import make_server, run
-from hubserver.settings import BY_KEY, DEFAULTS, SETTINGS, SettingError, from_environment
-from hubserver.storage import NamespaceStore, StorageError, state
+from hubserver.settings import BY_KEY, SETTINGS, SettingError, app_settings, from_environment
+from hubserver.storage import StorageError, open_storage, state
 
 PROG = "hubserver"
 USAGE = "%(prog)s [options]\n       %(prog)s gc [--data-dir DIR]   (remove the blobs no repository holds)"
@@ -125,17 +122,21 @@ def listening_server(app, options):
         raise CannotStart(reason + "; choose another --port, or --port 0 for a free one") from None
 
 
-def app_config(options, data_dir):
-    """Return the application's settings from the options."""
+def app_config(options):
+    """Return the application's settings from the options: ``--ephemeral`` keeps everything in memory."""
     config = {setting.key: getattr(options, setting.dest) for setting in SETTINGS if setting.app and setting.flag}
-    config.update(DATA_DIR=data_dir, SYNC=not options.ephemeral)
+    if options.ephemeral:
+        config["STORAGE"] = "memory"
     return config
 
 
-def serve(options, data_dir):
-    """Build the app on ``data_dir`` and serve it until SIGINT or SIGTERM; return the exit status."""
+def serve(options):
+    """Build the app and serve it until SIGINT or SIGTERM; return the exit status."""
     try:
-        app = create_app(app_config(options, prepared_data_dir(data_dir)))
+        config = app_settings(os.environ, app_config(options))
+        if config["STORAGE"] == "files":
+            prepared_data_dir(config["DATA_DIR"])
+        app = create_app(config)
         server = listening_server(app, options)
     except (CannotStart, OSError, state.InvalidState, StorageError, AccountsFileError) as error:
         print(
@@ -177,9 +178,9 @@ def collect_garbage(argv):
         help="the data directory (%s; default ./data)" % data_dir.env,
     )
     args = parser.parse_args(argv)
-    store = NamespaceStore(args.data_dir, Clock())
+    storage = open_storage("files", args.data_dir, Clock())
     try:
-        count, freed = gc.collect(store, BlobStore(store.data_dir, DEFAULTS["MAX_BLOB_SIZE"]))
+        count, freed = gc.collect(storage.store, storage.blobs)
     except StorageError as error:
         print("hubserver gc: nothing removed: %s" % error, file=sys.stderr)
         return 1
@@ -194,10 +195,4 @@ def main(argv=None):
         return collect_garbage(argv[1:])
     options = parse(argv)
     configure_logging(options)
-    if not options.ephemeral:
-        return serve(options, options.data_dir)
-    data_dir = tempfile.mkdtemp(prefix="hubserver-")
-    try:
-        return serve(options, data_dir)
-    finally:
-        shutil.rmtree(data_dir, ignore_errors=True)
+    return serve(options)

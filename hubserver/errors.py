@@ -12,8 +12,10 @@ class AnswerError(Exception):
     """Base of every error that is an answer.
 
     ``status`` is its HTTP status; ``detail`` the hub API's detail (None: the
-    error's own message); ``registry_code`` its code under ``/v2/``;
-    ``challenge`` the ``WWW-Authenticate`` of a 401 under the hub API.
+    error's own message); ``registry_code`` its code under ``/v2/``, and
+    ``registry_detail()`` that error's detail (None: the registry's default
+    for its code); ``challenge`` the ``WWW-Authenticate`` of a 401 under the
+    hub API.
     """
 
     status = 500
@@ -24,6 +26,10 @@ class AnswerError(Exception):
     def shown(self):
         """Return the detail the answer shows."""
         return self.detail or str(self)
+
+    def registry_detail(self):
+        """Return the detail of this error under ``/v2/`` (None: the registry's default for its code)."""
+        return None
 
     def body(self):
         """Return the hub API's body of this answer (DRF's shape)."""

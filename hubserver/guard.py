@@ -20,6 +20,11 @@ class BadText(AnswerError):
     registry_code = "UNSUPPORTED"
 
 
+def init_app(app):
+    """Refuse text that is not text, in a hook that runs right after the body limits."""
+    app.before_request(refuse_bad_text)
+
+
 def refuse_bad_text():
     """Raise BadText for a query, a header or a JSON or form body that is not valid text (in app.admit)."""
     environ = request.environ

@@ -6,14 +6,12 @@ before-request hook) and refuses the body when a view reads it, so the two
 never disagree and a test client gets the same answer as a socket.
 """
 
-import re
-
 from flask import current_app, request
+
+from hubserver import routes
 
 MANIFEST_LIMIT = 4 * 1024 * 1024  # what the CNCF registry takes
 STATE_LIMIT = 64 * 1024 * 1024  # a whole hub's state, which the body limit would refuse
-BLOB_UPLOAD = re.compile(r"/v2/.+/blobs/uploads/.*")
-MANIFEST = re.compile(r"/v2/.+/manifests/[^/]+")
 LIMITS_KEY = "hubserver.body_limits"
 
 
@@ -37,14 +35,22 @@ class BodyLimits:
         A blob upload takes a blob, except from an anonymous caller when
         accounts are on: it is refused anyway, and must not send 10 GiB first.
         """
-        if BLOB_UPLOAD.fullmatch(path) and method in ("POST", "PATCH", "PUT"):
+        kind = routes.route_of(path).kind
+        if kind == routes.BLOB_UPLOAD and method in ("POST", "PATCH", "PUT"):
             anonymous = self.accounts_enabled and not has_credentials
             return self.body_size if anonymous else self.blob_size
-        if MANIFEST.fullmatch(path) and method == "PUT":
+        if kind == routes.MANIFEST and method == "PUT":
             return MANIFEST_LIMIT
-        if self.admin_enabled and path.rstrip("/") == "/_hub/state" and method == "PUT":
+        if self.admin_enabled and kind == routes.STATE and method == "PUT":
             return max(self.body_size, STATE_LIMIT)
         return self.body_size
+
+
+def init_app(app, blob_size, accounts_enabled):
+    """Give ``app`` its body limits, and the hook that applies them, which runs before any other."""
+    config = app.config
+    app.extensions[LIMITS_KEY] = BodyLimits(config["MAX_BODY_SIZE"], blob_size, accounts_enabled, config["ADMIN"])
+    app.before_request(apply)
 
 
 def apply():

@@ -11,6 +11,8 @@ import re
 NAME_PATTERN = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*", re.ASCII)
 TAG_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}", re.ASCII)
 IMAGE_ID_PATTERN = re.compile(r"[a-f0-9]{64}", re.ASCII)
+# A digest, as the OCI spec writes its grammar (algorithm:encoded); and the one algorithm hubserver stores.
+DIGEST_GRAMMAR = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+", re.ASCII)
 DIGEST_PATTERN = re.compile(r"sha256:[a-f0-9]{64}", re.ASCII)
 
 NAMESPACE_LENGTH = (2, 200)
@@ -63,6 +65,11 @@ def is_image_id(value):
 def is_digest(value):
     """Tell whether ``value`` is a sha256 content digest, ``sha256:`` and 64 hex digits."""
     return isinstance(value, str) and bool(DIGEST_PATTERN.fullmatch(value))
+
+
+def is_digest_reference(value):
+    """Tell whether a manifest reference is meant as a digest (the spec's grammar), not as a tag."""
+    return isinstance(value, str) and bool(DIGEST_GRAMMAR.fullmatch(value))
 
 
 def digest_of(data):

@@ -280,6 +280,11 @@ def build(app):
     return spec.to_dict()
 
 
+def init_app(app):
+    """Serve the document at ``/openapi.json``."""
+    app.add_url_rule("/openapi.json", "openapi", serve)
+
+
 def serve():
     """Answer GET /openapi.json: the document, built at its first request."""
     document = current_app.extensions.get(DOCUMENT_KEY)

@@ -7,6 +7,7 @@ caller's mapping; the docs test checks that every one is documented.
 """
 
 from hubserver.clock import parse_timestamp
+from hubserver.storage import BACKENDS
 
 BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 LOG_FORMATS = ("common", "json")
@@ -208,7 +209,13 @@ SETTINGS = [
         10.0,
         "seconds to wait for a namespace's lock before answering 503 (for an upload session's, 429)",
     ),
-    Setting("SYNC", boolean, True, "sync every write to disk before answering (--ephemeral turns it off)"),
+    Setting("SYNC", boolean, True, "sync every write to disk before answering"),
+    Setting(
+        "STORAGE",
+        choice(*BACKENDS),
+        "files",
+        "where the data lives: files (the data directory) or memory (nothing on disk; what --ephemeral uses)",
+    ),
     Setting(
         "SEED",
         text,
@@ -222,8 +229,8 @@ SETTINGS = [
         "EPHEMERAL",
         boolean,
         False,
-        "use a fresh temporary data directory, removed at exit; nothing is synced"
-        " to disk, since the data dies with the server anyway",
+        "keep everything in memory (the memory storage) instead of --data-dir:"
+        " nothing is written to disk, and it all goes at exit",
         flag="--ephemeral",
         controls=True,
         app=False,
@@ -258,6 +265,21 @@ SETTINGS = [
 ]
 BY_KEY = {setting.key: setting for setting in SETTINGS}
 DEFAULTS = {setting.key: setting.default for setting in SETTINGS if setting.app}
+
+
+def app_settings(environ, config=None):
+    """Return every application setting, typed: its default, then ``HUB_*`` of ``environ``, then ``config``.
+
+    A value of ``config`` is read by its setting's type as a variable's is
+    (SettingError naming the key); keys that are no setting of the table
+    (Flask's own) pass unchanged.
+    """
+    values = dict(DEFAULTS)
+    values.update(from_environment(environ))
+    for key, value in (config or {}).items():
+        setting = BY_KEY.get(key)
+        values[key] = value if setting is None or value is None else setting.read(value, key)
+    return values
 
 
 def from_environment(environ):

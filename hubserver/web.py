@@ -7,6 +7,7 @@ import logging
 from flask import Response, current_app, g, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 
+from hubserver import routes
 from hubserver.accounts import ANONYMOUS, CONTROLS, HUB_API, REGISTRY
 from hubserver.storage import CorruptNamespace
 
@@ -14,7 +15,17 @@ STORE_KEY = "hubserver.store"
 ACCOUNTS_KEY = "hubserver.accounts"
 NAMESPACE_KEY = "hubserver.namespace"  # the WSGI environ's key for the URL's namespace, for the access log
 SKIPPED_HEADER = "X-Hub-Unreadable-Namespaces"
+CREDENTIALS = {routes.REGISTRY: REGISTRY, routes.CONTROLS: CONTROLS}  # the schemes each surface takes; else HUB_API
 log = logging.getLogger("hubserver")
+
+
+def init_app(app, store, accounts):
+    """Give ``app`` its store and its accounts; identify callers when accounts are on; note each URL's namespace."""
+    app.extensions[STORE_KEY] = store
+    app.extensions[ACCOUNTS_KEY] = accounts
+    if accounts.enabled:
+        app.before_request(identify_caller)
+    app.after_request(note_namespace)
 
 
 def note_namespace(response):
@@ -35,13 +46,7 @@ def accounts():
 
 def identify_caller():
     """Find who the request comes from, once, with the credentials its surface takes (a before-request hook)."""
-    path = request.path
-    if path == "/v2" or path.startswith("/v2/"):
-        schemes = REGISTRY
-    elif path == "/_hub" or path.startswith("/_hub/"):
-        schemes = CONTROLS
-    else:
-        schemes = HUB_API
+    schemes = CREDENTIALS.get(routes.surface_of(request.path), HUB_API)
     g.hub_caller = accounts().identify(request.headers.get("Authorization"), request.remote_addr, schemes)
 
 

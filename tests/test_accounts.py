@@ -10,6 +10,7 @@ from werkzeug.security import generate_password_hash
 import hubserver
 from hubserver.accounts import LoginThrottle, Throttled, TokenStore
 from hubserver.accounts import users as users_module
+from hubserver.accounts.api_tokens import TOKENS_FILE
 from hubserver.controls.views import ADMIN_KEY
 
 from helpers import assert_error, assert_field_errors, file_repository
@@ -179,6 +180,25 @@ def test_a_bad_token_is_401_on_every_path(hub):
 )
 def test_malformed_token_headers_are_401_with_drf_messages(hub, header, detail):
     assert_error(hub.get("/v1/repositories/madams/", headers={"Authorization": header}), 401, {"detail": detail})
+
+
+def test_with_the_memory_storage_tokens_and_the_token_secret_stay_in_memory(tmp_path, users_file, seed):
+    config = {"STORAGE": "memory", "DATA_DIR": str(tmp_path / "data"), "USERS": str(users_file), "SEED": str(seed)}
+    hub = hubserver.create_app(config).test_client()
+    value = token(hub, "madams")
+    assert token(hub, "madams") == value
+    assert hub.get("/v1/repositories/madams/", headers={"Authorization": "Token " + value}).get_json()["count"] == 2
+    credentials = {"Authorization": "Basic " + base64.b64encode(b"madams:secret").decode()}
+    granted = hub.get(
+        "/v2/token", query_string={"service": "hubserver", "scope": "repository:madams/priv:pull"}, headers=credentials
+    )
+    assert granted.status_code == 200, granted.get_json()
+    bearer = {"Authorization": "Bearer " + granted.get_json()["token"]}
+    assert hub.get("/v2/madams/priv/tags/list", headers=bearer).status_code == 200
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["seed.json", "users.json"]
+    restarted = hubserver.create_app(config).test_client()  # a new process: its own tokens and secret
+    assert restarted.get("/v1/repositories/madams/", headers={"Authorization": "Token " + value}).status_code == 401
+    assert restarted.get("/v2/madams/priv/tags/list", headers=bearer).status_code == 401
 
 
 def test_other_schemes_are_anonymous_on_the_hub_api(hub):
@@ -451,7 +471,7 @@ def test_a_stale_token_on_the_hub_api_is_drfs_401(hub, path):
 
 
 def test_tokens_made_by_many_threads_at_once_are_all_kept(tmp_path):
-    store = TokenStore(str(tmp_path), 10.0)
+    store = TokenStore(str(tmp_path / TOKENS_FILE), 10.0)
     users = ["user%02d" % number for number in range(16)]
     given = {}
     start = threading.Barrier(len(users))
@@ -465,5 +485,5 @@ def test_tokens_made_by_many_threads_at_once_are_all_kept(tmp_path):
         thread.start()
     for thread in threads:
         thread.join()
-    again = TokenStore(str(tmp_path), 10.0)  # as a restarted server reads the file
+    again = TokenStore(str(tmp_path / TOKENS_FILE), 10.0)  # as a restarted server reads the file
     assert {user: again.user_for(token) for user, token in given.items()} == {user: user for user in users}

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from helpers import running_server, send
+from helpers import pushed_blob, running_server, send
 
 STAMP = "2015-06-07T10:41:31.882Z"
 
@@ -53,16 +53,19 @@ def test_a_client_retry_loop_succeeds_on_the_third_try(tmp_path):
         assert [entry["status"] for entry in journal["requests"]] == [503, 503, 200]
 
 
-def test_ephemeral_uses_a_temporary_directory_removed_at_exit(tmp_path):
+def test_ephemeral_writes_nothing_to_disk(tmp_path):
     temporary = tmp_path / "tmp"
     temporary.mkdir()
     with running_server(tmp_path / "unused", "--ephemeral", env={"TMPDIR": str(temporary)}) as (process, url):
         send(url, "POST", "/v1/repositories/madams/", {"repo_name": "repo"})
-        [data_dir] = temporary.glob("hubserver-*")
-        assert (data_dir / "madams.json").exists()
+        pushed = pushed_blob(url, "madams/repo", b"a layer")
+        assert send(url, "GET", "/v1/repositories/madams/repo").json()["repo_name"] == "repo"
+        assert send(url, "GET", "/v2/madams/repo/blobs/" + pushed).body == b"a layer"
+        assert list(temporary.iterdir()) == []
         assert not (tmp_path / "unused").exists()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["tmp"]
     assert list(temporary.iterdir()) == []
 
 

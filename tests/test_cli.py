@@ -12,6 +12,7 @@ import time
 import pytest
 
 from hubserver import settings
+from hubserver.app import create_app
 from hubserver.cli import parse
 from hubserver.settings import BOOLEANS, SettingError
 
@@ -178,6 +179,27 @@ def test_every_boolean_spelling_is_read_in_any_case(spelling):
 def test_a_bad_boolean_in_create_app_names_its_variable():
     with pytest.raises(SettingError, match="HUB_SYNC=sometimes is not a boolean"):
         settings.from_environment({"HUB_SYNC": "sometimes"})
+
+
+def test_create_app_reads_each_setting_of_its_config_by_type(tmp_path):
+    app = create_app({"DATA_DIR": tmp_path, "MAX_BODY_SIZE": "200", "ADMIN": "off", "LOCK_TIMEOUT": "2.5"})
+    assert (app.config["DATA_DIR"], app.config["MAX_BODY_SIZE"], app.config["ADMIN"]) == (str(tmp_path), 200, False)
+    assert app.config["LOCK_TIMEOUT"] == 2.5
+    assert app.test_client().post("/v1/repositories/madams/", data="x" * 201).status_code == 413
+    with pytest.raises(SettingError, match="MAX_BODY_SIZE=-3 is not a positive whole number"):
+        create_app({"DATA_DIR": tmp_path, "MAX_BODY_SIZE": -3})
+    with pytest.raises(SettingError, match="STORAGE=cloud is not one of files, memory"):
+        create_app({"STORAGE": "cloud"})
+
+
+def test_create_app_in_memory_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    client = create_app({"STORAGE": "memory", "FROZEN_TIME": "2015-06-07T10:41:31.882Z"}).test_client()
+    assert client.post("/v1/repositories/madams/", json={"repo_name": "repo"}).status_code == 201
+    assert client.get("/v1/repositories/madams/repo").get_json()["repo_name"] == "repo"
+    assert list(tmp_path.iterdir()) == []
+    fresh = create_app({"STORAGE": "memory"}).test_client()  # each application a hub of its own
+    assert fresh.get("/v1/repositories/madams/repo").status_code == 404
 
 
 def test_an_ephemeral_server_from_the_variable_keeps_no_data_behind(tmp_path):

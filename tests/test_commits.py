@@ -6,8 +6,10 @@ import time
 import pytest
 
 from hubserver.clock import Clock
-from hubserver.storage import DiskFull, NamespaceStore, RepositoryExists, files, namespace_files
-from hubserver.storage.commits import GroupCommit, WriterTimeout
+from hubserver.storage import DiskFull, NamespaceStore, RepositoryExists
+from hubserver.storage.files import durable as files
+from hubserver.storage.files import namespace_files
+from hubserver.storage.files.commits import GroupCommit, WriterTimeout
 
 WRITES = [(files.AppendFile, "append"), (namespace_files, "atomic_write")]  # a log's records, a namespace file
 
@@ -40,7 +42,7 @@ def run_in_one_batch(store, changes):
     The namespace's writer is held until every change waits behind it, so
     that the first thread to take it writes them all in one batch.
     """
-    queue = store._commits["madams"]  # the queue the changes wait in
+    queue = store.backend._commits["madams"]  # the queue the changes wait in
     outcomes = [None] * len(changes)
 
     def run(index):
@@ -65,30 +67,30 @@ def creates(store, names):
 
 
 def test_concurrent_creates_share_writes_and_all_land(tmp_path, writes):
-    store = NamespaceStore(tmp_path, Clock())
+    store = NamespaceStore.on_disk(tmp_path, Clock())
     names = ["repo%d" % index for index in range(8)]
     outcomes = run_in_one_batch(store, creates(store, names))
     assert [outcome["repo_name"] for outcome in outcomes] == names
     assert writes == ["atomic_write"]  # one namespace file for the eight
-    fresh = NamespaceStore(tmp_path, Clock())
+    fresh = NamespaceStore.on_disk(tmp_path, Clock())
     assert sorted(repo["repo_name"] for repo in fresh.list_repositories("madams")) == sorted(
         "repo%d" % index for index in range(8)
     )
 
 
 def test_a_failing_change_in_a_batch_fails_alone(tmp_path, writes):
-    store = NamespaceStore(tmp_path, Clock())
+    store = NamespaceStore.on_disk(tmp_path, Clock())
     store.create_repository("madams", "taken")
     names = ["taken" if index % 2 else "new%d" % index for index in range(6)]
     outcomes = run_in_one_batch(store, creates(store, names))
     assert [type(outcome) for outcome in outcomes] == [dict, RepositoryExists] * 3
     assert writes == ["atomic_write", "append"]  # the first create, then one append for the batch
-    names = [repo["repo_name"] for repo in NamespaceStore(tmp_path, Clock()).list_repositories("madams")]
+    names = [repo["repo_name"] for repo in NamespaceStore.on_disk(tmp_path, Clock()).list_repositories("madams")]
     assert sorted(names) == ["new0", "new2", "new4", "taken"]
 
 
 def test_a_failed_write_fails_every_change_of_its_batch_and_stores_nothing(tmp_path, monkeypatch):
-    store = NamespaceStore(tmp_path, Clock())
+    store = NamespaceStore.on_disk(tmp_path, Clock())
     store.create_repository("madams", "kept")
 
     def full_disk(path, *arguments, **keywords):
@@ -101,7 +103,7 @@ def test_a_failed_write_fails_every_change_of_its_batch_and_stores_nothing(tmp_p
     assert all(isinstance(outcome, DiskFull) for outcome in outcomes)
     assert [repo["repo_name"] for repo in store.list_repositories("madams")] == ["kept"]
     store.create_repository("madams", "after")
-    assert [repo["repo_name"] for repo in NamespaceStore(tmp_path, Clock()).list_repositories("madams")] == [
+    assert [repo["repo_name"] for repo in NamespaceStore.on_disk(tmp_path, Clock()).list_repositories("madams")] == [
         "kept",
         "after",
     ]
@@ -134,7 +136,7 @@ def test_a_change_not_taken_in_time_is_withdrawn_and_never_applied():
 
 
 def test_a_repository_deleted_and_made_again_in_one_batch_is_listed_last(tmp_path, writes):
-    store = NamespaceStore(tmp_path, Clock())
+    store = NamespaceStore.on_disk(tmp_path, Clock())
     for name in ("first", "again", "last"):
         store.create_repository("madams", name)
     del writes[:]
@@ -147,7 +149,7 @@ def test_a_repository_deleted_and_made_again_in_one_batch_is_listed_last(tmp_pat
         ],
     )
     assert writes == ["append"]
-    for reader in (store, NamespaceStore(tmp_path, Clock())):  # this store's state, and its files read afresh
+    for reader in (store, NamespaceStore.on_disk(tmp_path, Clock())):  # this store's state, and its files read afresh
         listed = reader.list_repositories("madams")
         assert [repo["repo_name"] for repo in listed] == ["first", "last", "again"]
         assert listed[-1]["description"] == "made again"

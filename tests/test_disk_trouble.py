@@ -9,7 +9,9 @@ import pytest
 
 from hubserver.app import create_app
 from hubserver.clock import Clock
-from hubserver.storage import DiskFull, NamespaceStore, files, namespace_files
+from hubserver.storage import DiskFull, NamespaceStore
+from hubserver.storage.files import durable as files
+from hubserver.storage.files import namespace_files
 from hubserver.web import STORE_KEY
 
 from helpers import OCTETS, assert_error, running_server, send, upload_path
@@ -122,13 +124,13 @@ def test_another_os_error_is_a_500_not_a_guess(client, make_repository, monkeypa
 
 
 def test_a_blob_the_disk_refuses_is_a_507_in_the_registry_shape(client, monkeypatch):
-    from hubserver.registry.blobs import BlobStore
+    from hubserver.storage.files.blobs import FileBlobs
 
     def full(self, *arguments):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     location = client.post("/v2/madams/app/blobs/uploads/").headers["Location"].replace("http://localhost", "")
-    monkeypatch.setattr(BlobStore, "append", full)
+    monkeypatch.setattr(FileBlobs, "append", full)
     response = client.patch(location, data=b"layer", content_type="application/octet-stream")
     assert response.status_code == 507
     [error] = response.get_json()["errors"]
@@ -178,7 +180,7 @@ def test_a_compaction_the_disk_refuses_leaves_the_files_as_they_were(app, client
 
     monkeypatch.setattr(namespace_files, "atomic_write", full)
     with pytest.raises(DiskFull):
-        app.extensions[STORE_KEY].compact("madams")
+        app.extensions[STORE_KEY].backend.compact("madams")
     assert ((data_dir / "madams.json").read_bytes(), (data_dir / "madams.log").read_bytes()) == before
 
 
@@ -252,7 +254,9 @@ class Acknowledged:
 
     def check_after_a_restart(self, data_dir, url):
         """Check that what the files hold, and what a restarted server says, is exactly what was acknowledged."""
-        stored = {item["repo_name"]: item for item in NamespaceStore(data_dir, Clock()).list_repositories("madams")}
+        stored = {
+            item["repo_name"]: item for item in NamespaceStore.on_disk(data_dir, Clock()).list_repositories("madams")
+        }
         assert set(stored) == {name for name, kept in self.repositories.items() if kept}
         stored_tags = {(name, tag["tag"]) for name, item in stored.items() for tag in item["tags"]}
         assert stored_tags == {key for key, kept in self.tags.items() if kept}

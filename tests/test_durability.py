@@ -19,7 +19,7 @@ sys.path.insert(0, sys.argv[1])
 from hubserver.clock import Clock
 from hubserver.storage import NamespaceStore
 
-store = NamespaceStore(sys.argv[2], Clock())
+store = NamespaceStore.on_disk(sys.argv[2], Clock())
 for number in range(100000):
     name = "r%s-%05d" % (sys.argv[3], number)
     store.create_repository("crash", name)
@@ -36,7 +36,7 @@ def create_many(url, names):
 
 
 def names_of(data_dir, namespace):
-    return {repo["repo_name"] for repo in NamespaceStore(data_dir, Clock()).list_repositories(namespace)}
+    return {repo["repo_name"] for repo in NamespaceStore.on_disk(data_dir, Clock()).list_repositories(namespace)}
 
 
 def test_eight_threads_of_25_creates_lose_nothing(tmp_path):
@@ -64,7 +64,7 @@ def test_two_server_processes_on_one_data_directory_lose_nothing(tmp_path):
 
 
 def test_threads_updating_one_repository_see_every_tag(tmp_path):
-    store = NamespaceStore(tmp_path, Clock())
+    store = NamespaceStore.on_disk(tmp_path, Clock())
     store.create_repository("madams", "repo")
 
     def push(thread):
@@ -76,7 +76,7 @@ def test_threads_updating_one_repository_see_every_tag(tmp_path):
         thread.start()
     for thread in threads:
         thread.join()
-    fresh = NamespaceStore(tmp_path, Clock())
+    fresh = NamespaceStore.on_disk(tmp_path, Clock())
     assert len(fresh.list_tags("madams", "repo")) == 120
     assert fresh.get_repository("madams", "repo")["upload"] == 120
 
@@ -116,7 +116,7 @@ def tear_like_a_killed_writer(data, next_name, scratch):
     """
     shutil.copytree(data, scratch)
     before = (scratch / "madams.log").stat().st_size
-    NamespaceStore(scratch, Clock(FROZEN)).create_repository("madams", next_name)
+    NamespaceStore.on_disk(scratch, Clock(FROZEN)).create_repository("madams", next_name)
     length = (scratch / "madams.log").stat().st_size - before
     with open(data / "madams.log", "ab") as stream:
         stream.write(b'{"after":"' + b"c" * (length - 10))  # no newline: never a record
@@ -140,7 +140,7 @@ def test_a_create_over_a_torn_record_of_its_own_length_is_seen_by_another_server
         assert repository_names(reader_url) == ["rr0", "rr1", "rr2"]
         create_many(reader_url, ["rr3"])
         assert repository_names(writer_url) == ["rr0", "rr1", "rr2", "rr3"]
-    assert [repo["repo_name"] for repo in NamespaceStore(data, Clock()).list_repositories("madams")] == [
+    assert [repo["repo_name"] for repo in NamespaceStore.on_disk(data, Clock()).list_repositories("madams")] == [
         "rr0",
         "rr1",
         "rr2",

@@ -9,8 +9,8 @@ import time
 import filelock
 import pytest
 
-from hubserver.storage import locks
-from hubserver.storage.locks import FileLocks, LockTimeout
+from hubserver.storage.files import locks
+from hubserver.storage.files.locks import FileLocks, LockTimeout
 
 HOLD_IN_ANOTHER_PROCESS = """
 import sys

@@ -11,7 +11,9 @@ import zlib
 import pytest
 
 from hubserver.clock import Clock
-from hubserver.storage import CorruptNamespace, NamespaceStore, document, files, log
+from hubserver.storage import CorruptNamespace, NamespaceStore, document
+from hubserver.storage.files import durable as files
+from hubserver.storage.files import log
 
 STAMP = "2015-06-07T10:41:31.882Z"
 
@@ -22,7 +24,7 @@ def names(store, namespace="madams"):
 
 @pytest.fixture
 def store(tmp_path):
-    return NamespaceStore(tmp_path, Clock(STAMP))
+    return NamespaceStore.on_disk(tmp_path, Clock(STAMP))
 
 
 def test_a_change_is_one_appended_record_after_the_snapshot(store, tmp_path):
@@ -43,25 +45,25 @@ def test_compaction_writes_what_a_fresh_write_gives_and_removes_the_log(store, t
         store.create_repository("madams", name, description="about " + name)
     store.put_tag("madams", "bb", "latest", "a" * 64)
     store.delete_repository("madams", "aa")
-    store.compact("madams")
+    store.backend.compact("madams")
     assert not (tmp_path / "madams.log").exists()
     fresh = tmp_path / "fresh"
-    NamespaceStore(fresh, Clock(STAMP)).replace_namespace("madams", dict(store._repositories("madams").by_name))
+    NamespaceStore.on_disk(fresh, Clock(STAMP)).replace_namespace("madams", dict(store._repositories("madams").by_name))
     assert (tmp_path / "madams.json").read_bytes() == (fresh / "madams.json").read_bytes()
     assert (tmp_path / "madams.json").read_bytes() == document.encode("madams", store.list_repositories("madams"))
 
 
 def test_a_log_is_compacted_at_once_when_it_outgrows_its_limits(tmp_path):
-    store = NamespaceStore(tmp_path, Clock(STAMP), compact_records=5)
+    store = NamespaceStore.on_disk(tmp_path, Clock(STAMP), compact_records=5)
     for number in range(12):
         store.create_repository("madams", "repo%02d" % number)
     lines = (tmp_path / "madams.log").read_bytes().splitlines() if (tmp_path / "madams.log").exists() else []
     assert len(lines) < 5
-    assert names(NamespaceStore(tmp_path, Clock(STAMP))) == ["repo%02d" % number for number in range(12)]
+    assert names(NamespaceStore.on_disk(tmp_path, Clock(STAMP))) == ["repo%02d" % number for number in range(12)]
 
 
 def test_a_namespace_at_rest_is_compacted_after_a_short_idle_time(tmp_path):
-    store = NamespaceStore(tmp_path, Clock(STAMP), idle=0.2)
+    store = NamespaceStore.on_disk(tmp_path, Clock(STAMP), idle=0.2)
     store.create_repository("madams", "one")
     store.create_repository("madams", "two")
     assert (tmp_path / "madams.log").exists()
@@ -76,7 +78,7 @@ def test_a_namespace_at_rest_is_compacted_after_a_short_idle_time(tmp_path):
 
 
 def test_another_process_reads_only_what_the_log_grew_by(tmp_path, monkeypatch):
-    writer, reader = NamespaceStore(tmp_path, Clock(STAMP)), NamespaceStore(tmp_path, Clock(STAMP))
+    writer, reader = NamespaceStore.on_disk(tmp_path, Clock(STAMP)), NamespaceStore.on_disk(tmp_path, Clock(STAMP))
     for number in range(50):
         writer.create_repository("madams", "repo%02d" % number)
     assert len(names(reader)) == 50
@@ -94,12 +96,12 @@ def test_a_torn_last_record_is_dropped_and_cut_away_by_the_next_write(store, tmp
     whole = (tmp_path / "madams.log").read_bytes()
     torn = log.encode([log.put_record("0" * 16, document.new_repository("never", STAMP))])[:-40]
     (tmp_path / "madams.log").write_bytes(whole + torn)  # a crash cut the last record short
-    reader = NamespaceStore(tmp_path, Clock(STAMP))
+    reader = NamespaceStore.on_disk(tmp_path, Clock(STAMP))
     assert names(reader) == ["kept", "acknowledged"]
     reader.create_repository("madams", "next")
     assert (tmp_path / "madams.log").read_bytes().startswith(whole)
     assert torn not in (tmp_path / "madams.log").read_bytes()
-    assert names(NamespaceStore(tmp_path, Clock(STAMP))) == ["kept", "acknowledged", "next"]
+    assert names(NamespaceStore.on_disk(tmp_path, Clock(STAMP))) == ["kept", "acknowledged", "next"]
 
 
 @pytest.mark.parametrize("damage", ["a changed byte", "a cut record", "garbage"])
@@ -115,13 +117,13 @@ def test_a_damaged_record_before_the_end_is_reported_and_nothing_is_overwritten(
     }[damage]
     (tmp_path / "madams.log").write_bytes(broken + second)
     before = (tmp_path / "madams.json").read_bytes(), (tmp_path / "madams.log").read_bytes()
-    reader = NamespaceStore(tmp_path, Clock(STAMP))
+    reader = NamespaceStore.on_disk(tmp_path, Clock(STAMP))
     with pytest.raises(CorruptNamespace, match="madams.*damaged record at byte 0"):
         reader.list_repositories("madams")
     with pytest.raises(CorruptNamespace):
         reader.create_repository("madams", "four")
     with pytest.raises(CorruptNamespace):
-        reader.compact("madams")
+        reader.backend.compact("madams")
     assert ((tmp_path / "madams.json").read_bytes(), (tmp_path / "madams.log").read_bytes()) == before
 
 
@@ -132,7 +134,7 @@ def test_a_log_that_follows_another_snapshot_is_reported(store, tmp_path):
     hand_edited["repositories"][0]["description"] = "edited by a person while a log was there"
     (tmp_path / "madams.json").write_text(json.dumps(hand_edited))
     with pytest.raises(CorruptNamespace, match="its log follows another snapshot"):
-        NamespaceStore(tmp_path, Clock(STAMP)).list_repositories("madams")
+        NamespaceStore.on_disk(tmp_path, Clock(STAMP)).list_repositories("madams")
 
 
 def test_a_compaction_cut_short_after_its_snapshot_leaves_a_log_that_is_known_to_be_in_it(store, tmp_path):
@@ -140,17 +142,17 @@ def test_a_compaction_cut_short_after_its_snapshot_leaves_a_log_that_is_known_to
     store.create_repository("madams", "two")
     old_log = (tmp_path / "madams.log").read_bytes()
     old_id = json.loads(old_log.splitlines()[0])["after"]
-    store.compact("madams")
+    store.backend.compact("madams")
     new_id = log.snapshot_id((tmp_path / "madams.json").read_bytes())
     (tmp_path / "madams.log").write_bytes(  # as a crash leaves it
         old_log + log.encode([log.compacted_record(old_id, new_id)], log.mark_of(old_log))
     )
-    reader = NamespaceStore(tmp_path, Clock(STAMP))
+    reader = NamespaceStore.on_disk(tmp_path, Clock(STAMP))
     assert names(reader) == ["one", "two"]
     reader.create_repository("madams", "three")
     lines = (tmp_path / "madams.log").read_bytes().splitlines()
     assert [json.loads(line)["after"] for line in lines] == [new_id]  # the stale log went first
-    assert names(NamespaceStore(tmp_path, Clock(STAMP))) == ["one", "two", "three"]
+    assert names(NamespaceStore.on_disk(tmp_path, Clock(STAMP))) == ["one", "two", "three"]
 
 
 def test_a_namespace_file_written_by_a_person_while_the_server_is_stopped_is_read(store, tmp_path):
@@ -159,19 +161,19 @@ def test_a_namespace_file_written_by_a_person_while_the_server_is_stopped_is_rea
     document_ = json.loads((tmp_path / "madams.json").read_text())
     document_["repositories"][0]["description"] = "by hand"
     (tmp_path / "madams.json").write_text(json.dumps(document_))
-    assert NamespaceStore(tmp_path, Clock(STAMP)).get_repository("madams", "one")["description"] == "by hand"
+    assert NamespaceStore.on_disk(tmp_path, Clock(STAMP)).get_repository("madams", "one")["description"] == "by hand"
 
 
 def test_without_sync_nothing_is_synced(tmp_path, monkeypatch):
     synced = []
     monkeypatch.setattr(files, "_sync_data", lambda fd: synced.append(fd))
     monkeypatch.setattr(files, "fsync_folder", lambda folder: synced.append(folder))
-    store = NamespaceStore(tmp_path, Clock(STAMP), sync=False)
+    store = NamespaceStore.on_disk(tmp_path, Clock(STAMP), sync=False)
     store.create_repository("madams", "one")
     store.create_repository("madams", "two")
-    store.compact("madams")
+    store.backend.compact("madams")
     assert synced == []
-    NamespaceStore(tmp_path / "synced", Clock(STAMP)).create_repository("madams", "one")
+    NamespaceStore.on_disk(tmp_path / "synced", Clock(STAMP)).create_repository("madams", "one")
     assert synced
 
 
@@ -181,7 +183,7 @@ from hubserver.clock import Clock
 from hubserver.storage import NamespaceStore
 
 folder, run, records = sys.argv[1], sys.argv[2], int(sys.argv[3])
-store = NamespaceStore(folder, Clock(), compact_records=records, idle=0.001)
+store = NamespaceStore.on_disk(folder, Clock(), compact_records=records, idle=0.001)
 for number in range(100000):
     name = "r%s-%05d" % (run, number)
     store.create_repository("crash", name)
@@ -215,7 +217,7 @@ def test_writers_killed_50_times_during_appends_and_compactions_keep_every_ackno
         writer.wait()
         writer.stdout.close()
         assert writer.returncode == -signal.SIGKILL
-        stored = {repo["repo_name"] for repo in NamespaceStore(tmp_path, Clock()).list_repositories("crash")}
+        stored = {repo["repo_name"] for repo in NamespaceStore.on_disk(tmp_path, Clock()).list_repositories("crash")}
         assert acknowledged <= stored  # loads (or raises CorruptNamespace), and lost nothing
     assert len(acknowledged) >= 50
 
@@ -233,7 +235,7 @@ def test_two_processes_appending_to_one_namespace_lose_nothing(tmp_path):
         writer.wait()
         acknowledged.append({line.strip() for line in writer.stdout})
         writer.stdout.close()
-    stored = {repo["repo_name"] for repo in NamespaceStore(tmp_path, Clock()).list_repositories("crash")}
+    stored = {repo["repo_name"] for repo in NamespaceStore.on_disk(tmp_path, Clock()).list_repositories("crash")}
     assert set().union(*acknowledged) <= stored and len(stored) >= 300
 
 
@@ -255,10 +257,10 @@ def test_a_log_of_an_earlier_version_whose_checksums_are_not_chained_is_read(sto
     records = [log.put_record(after, document.new_repository(name, STAMP)) for name in ("aa", "bb")]
     unchained = b"".join(log.encode([record]) for record in records)  # each checksum from 0
     (tmp_path / "madams.log").write_bytes(unchained)
-    reader = NamespaceStore(tmp_path, Clock(STAMP))
+    reader = NamespaceStore.on_disk(tmp_path, Clock(STAMP))
     assert names(reader) == ["one", "aa", "bb"]
     reader.create_repository("madams", "cc")  # appended after them, chained from the last
-    assert names(NamespaceStore(tmp_path, Clock(STAMP))) == ["one", "aa", "bb", "cc"]
+    assert names(NamespaceStore.on_disk(tmp_path, Clock(STAMP))) == ["one", "aa", "bb", "cc"]
 
 
 def test_a_tag_push_is_a_record_of_the_tag_alone_and_reads_back_as_the_writer_holds_it(store, tmp_path):
@@ -273,10 +275,10 @@ def test_a_tag_push_is_a_record_of_the_tag_alone_and_reads_back_as_the_writer_ho
     assert record["tag"] == {"repo_name": "repo", "tag": "t05", "image_id": "b" * 64, "pushed_at": STAMP}
     written = store.get_repository("madams", "repo")
     assert written["upload"] == 101 and written["tags"][5] == {"tag": "t05", "image_id": "b" * 64}
-    assert NamespaceStore(tmp_path, Clock(STAMP)).get_repository("madams", "repo") == written
-    store.compact("madams")
+    assert NamespaceStore.on_disk(tmp_path, Clock(STAMP)).get_repository("madams", "repo") == written
+    store.backend.compact("madams")
     fresh = tmp_path / "fresh"
-    NamespaceStore(fresh, Clock(STAMP)).replace_namespace("madams", {"repo": written})
+    NamespaceStore.on_disk(fresh, Clock(STAMP)).replace_namespace("madams", {"repo": written})
     assert (tmp_path / "madams.json").read_bytes() == (fresh / "madams.json").read_bytes()
 
 
@@ -299,7 +301,7 @@ def test_a_tag_record_that_breaks_the_format_is_damage(store, tmp_path, push):
     )
     (tmp_path / "madams.log").write_bytes(written + broken_then_good)
     with pytest.raises(CorruptNamespace, match="damaged record"):
-        NamespaceStore(tmp_path, Clock(STAMP)).list_repositories("madams")
+        NamespaceStore.on_disk(tmp_path, Clock(STAMP)).list_repositories("madams")
 
 
 def test_a_tag_pushed_to_a_repository_the_log_does_not_hold_is_reported(store, tmp_path):
@@ -311,7 +313,7 @@ def test_a_tag_pushed_to_a_repository_the_log_does_not_hold_is_reported(store, t
     (tmp_path / "madams.log").write_bytes(written + stray)
     before = (tmp_path / "madams.log").read_bytes()
     with pytest.raises(CorruptNamespace, match="pushes a tag to a repository it does not hold"):
-        NamespaceStore(tmp_path, Clock(STAMP)).list_repositories("madams")
+        NamespaceStore.on_disk(tmp_path, Clock(STAMP)).list_repositories("madams")
     assert (tmp_path / "madams.log").read_bytes() == before
 
 
@@ -320,7 +322,7 @@ import resource, sys
 from hubserver.clock import Clock
 from hubserver.storage import NamespaceStore
 resource.setrlimit(resource.RLIMIT_NOFILE, (400, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
-store = NamespaceStore(sys.argv[1], Clock(), sync=False)
+store = NamespaceStore.on_disk(sys.argv[1], Clock(), sync=False)
 for number in range(800):
     store.create_repository("ns%d" % number, "first")  # the namespace file
     store.create_repository("ns%d" % number, "second")  # a record in its log, kept open
@@ -333,5 +335,5 @@ def test_writing_to_more_namespaces_than_files_may_be_open_loses_nothing(tmp_pat
     run = subprocess.run([sys.executable, "-c", MANY_NAMESPACES, str(tmp_path)], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "written"
-    reader = NamespaceStore(tmp_path, Clock(STAMP))
+    reader = NamespaceStore.on_disk(tmp_path, Clock(STAMP))
     assert all(names(reader, "ns%d" % number) == ["first", "second"] for number in range(800))

@@ -351,9 +351,9 @@ def test_an_upload_untouched_for_a_day_expires(data_dir):
     import os
     import time
 
-    from hubserver.registry.blobs import BlobStore
+    from hubserver.storage.files.blobs import FileBlobs
 
-    blobs = BlobStore(str(data_dir), 1024)
+    blobs = FileBlobs(str(data_dir), 1024)
     stale, fresh = blobs.start(), blobs.start()
     blobs.append(fresh, [b"recent"])
     day_ago = time.time() - 24 * 3600 - 60

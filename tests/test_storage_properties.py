@@ -31,10 +31,9 @@ from hubserver.storage import (
     RepositoryNotFound,
     TagNotFound,
     document,
-    files,
-    log,
-    namespace_files,
 )
+from hubserver.storage.files import durable as files
+from hubserver.storage.files import log, namespace_files
 
 NAMES = st.sampled_from(["aa", "bb", "cc", "d-d", "e.e"])
 TAGS = st.sampled_from(["latest", "v1", "_x", "1.0"])
@@ -75,7 +74,7 @@ class StoresAgainstModel(RuleBasedStateMachine):
 
     def started(self):
         """Return a store as a process that starts now has it; its logs are compacted every 4 records."""
-        return NamespaceStore(self.folder, Clock(STAMP), compact_records=4, idle=3600)
+        return NamespaceStore.on_disk(self.folder, Clock(STAMP), compact_records=4, idle=3600)
 
     def teardown(self):
         shutil.rmtree(self.folder)
@@ -170,8 +169,8 @@ class StoresAgainstModel(RuleBasedStateMachine):
 
     @rule(who=WHO)
     def compact(self, who):
-        self.stores[who].compact("madams")
-        path = self.stores[who].namespace_path("madams")
+        self.stores[who].backend.compact("madams")
+        path = self.stores[who].backend.path("madams")
         try:
             with open(path, "rb") as stream:
                 written = stream.read()
@@ -248,7 +247,7 @@ class StoresAgainstModel(RuleBasedStateMachine):
             raise Killed()
 
         with mock.patch.object(namespace_files, "atomic_write", in_this_thread(killed, real)), suppress(Killed):
-            self.stores[who].compact("madams")
+            self.stores[who].backend.compact("madams")
         self.stores[who] = self.started()
 
     # Checks
@@ -261,12 +260,12 @@ class StoresAgainstModel(RuleBasedStateMachine):
     # Helpers
 
     def log_path(self):
-        return self.stores[0].namespace_path("madams")[: -len(".json")] + log.LOG_SUFFIX
+        return self.stores[0].backend.path("madams")[: -len(".json")] + log.LOG_SUFFIX
 
     def files_now(self):
         """Return the bytes of the namespace file and of the log (None and b"" where there are none)."""
         try:
-            with open(self.stores[0].namespace_path("madams"), "rb") as stream:
+            with open(self.stores[0].backend.path("madams"), "rb") as stream:
                 snapshot = stream.read()
         except FileNotFoundError:
             return None, b""

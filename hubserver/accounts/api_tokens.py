@@ -1,7 +1,8 @@
 """The hub API's tokens (``Authorization: Token <40 hex>``): one stable token a user.
 
 With accounts on, tokens are random and kept in ``<data-dir>/_tokens.json``
-(readable by its owner only) across restarts. With accounts off, any user name
+(readable by its owner only) across restarts; with the memory storage, in
+memory. With accounts off, any user name
 gets a token derived from the name itself, so that clients that always log in
 work, and nothing is written.
 """
@@ -12,10 +13,11 @@ import hmac
 import json
 import os
 import secrets
+import threading
 
 from hubserver.accounts.errors import AccountsFileError
-from hubserver.storage.files import PRIVATE_MODE, ParsedFileCache, atomic_write
-from hubserver.storage.locks import FileLocks, LockTimeout
+from hubserver.storage.files.durable import PRIVATE_MODE, ParsedFileCache, atomic_write
+from hubserver.storage.files.locks import FileLocks, LockTimeout
 
 TOKENS_FILE = "_tokens.json"  # a name that cannot be a namespace's
 TOKENS_FORMAT = 1
@@ -54,16 +56,21 @@ def _check_tokens(data, path):
 
 
 class TokenStore:
-    """One stable token a user, kept in ``<data-dir>/_tokens.json`` across restarts."""
+    """One stable token a user, kept in the file ``path`` across restarts (None: in memory, for this process)."""
 
-    def __init__(self, data_dir, lock_timeout):
-        self.path = os.path.join(data_dir, TOKENS_FILE)
+    def __init__(self, path, lock_timeout):
+        self.path = path
         self._files = ParsedFileCache()
         self._locks = FileLocks(lock_timeout)
-        with contextlib.suppress(FileNotFoundError):
-            os.chmod(self.path, PRIVATE_MODE)  # one written by an earlier version may be readable by others
+        self._in_memory = _TokenTable({})
+        self._memory_lock = threading.Lock()
+        if path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(path, PRIVATE_MODE)  # one written by an earlier version may be readable by others
 
     def _table(self):
+        if self.path is None:
+            return self._in_memory
         return self._files.read(self.path, lambda data: _check_tokens(data, self.path), _TokenTable({}))
 
     def token_for(self, username):
@@ -71,6 +78,12 @@ class TokenStore:
         token = self._table().by_user.get(username)
         if token is not None:
             return token
+        if self.path is None:
+            with self._memory_lock:
+                by_user = dict(self._in_memory.by_user)
+                token = by_user.setdefault(username, secrets.token_hex(20))
+                self._in_memory = _TokenTable(by_user)
+                return token
         try:
             with self._locks.hold(self.path + ".lock"):
                 by_user = dict(self._table().by_user)

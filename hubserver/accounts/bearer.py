@@ -2,7 +2,7 @@
 
 An access token is a JSON Web Token signed with HMAC-SHA256 (``HS256``) by a
 secret kept in ``<data-dir>/_token_secret`` (readable by its owner only, made
-on first use). It names its subject (a user name, or ``""`` for an anonymous
+on first use; with the memory storage, in memory). It names its subject (a user name, or ``""`` for an anonymous
 caller), what it grants (``[{"type", "name", "actions"}]``, as Docker's token
 servers write it), when it was issued and when it expires; times come from the
 hub's clock, so a frozen clock freezes them too. A refresh token names a user
@@ -15,11 +15,10 @@ import binascii
 import hashlib
 import hmac
 import json
-import os
 import secrets
 
 from hubserver.clock import parse_timestamp
-from hubserver.storage.files import create_once
+from hubserver.storage.files.durable import create_once
 
 SECRET_FILE = "_token_secret"  # a name that cannot be a namespace's
 ISSUER = "hubserver"
@@ -45,15 +44,17 @@ def _decode_part(part):
 class BearerTokens:
     """Issues and checks access and refresh tokens; ``ttl`` is an access token's life in seconds."""
 
-    def __init__(self, data_dir, clock, ttl):
-        self.secret_path = os.path.join(data_dir, SECRET_FILE)
+    def __init__(self, secret_path, clock, ttl):
+        self.secret_path = secret_path  # None: a secret of this process alone (the memory storage)
         self.clock = clock
         self.ttl = ttl
         self._key = None
 
     def _secret(self):
         if self._key is None:
-            made = create_once(self.secret_path, (secrets.token_hex(32) + "\n").encode("ascii"), private=True)
+            made = (secrets.token_hex(32) + "\n").encode("ascii")
+            if self.secret_path is not None:
+                made = create_once(self.secret_path, made, private=True)
             self._key = made.strip()
         return self._key
 

@@ -23,7 +23,7 @@ from hubserver.accounts.errors import (
     PermissionDenied,
 )
 from hubserver.accounts.users import parse_users, password_matches, user_of
-from hubserver.storage.files import ParsedFileCache
+from hubserver.storage.files.durable import ParsedFileCache
 
 # What a registry token may grant on a repository.
 PULL, PUSH, DELETE = "pull", "push", "delete"

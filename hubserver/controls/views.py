@@ -13,7 +13,7 @@ from flask import Blueprint, current_app, g, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
-from hubserver import limits, web
+from hubserver import limits, routes, web
 from hubserver.controls import schemas
 from hubserver.controls.faults import FaultRules
 from hubserver.controls.journal import BODY_LIMIT, Journal
@@ -23,7 +23,6 @@ from hubserver.v1.bodies import FORM_TYPES, JSON_TYPE, parse_body
 
 blueprint = Blueprint("admin", __name__, url_prefix="/_hub")
 ADMIN_KEY = "hubserver.admin"
-ADMIN_PREFIX = "/_hub"
 SOCKET_KEY = "hubserver.socket"  # the client's socket, where the WSGI server provides it
 INJECTED = {"detail": "Injected fault."}
 JOURNALED_TYPES = (JSON_TYPE, *FORM_TYPES)
@@ -63,7 +62,7 @@ def admin():
     return current_app.extensions[ADMIN_KEY]
 
 
-def install(app, store, clock, seed, journal_size, forget):
+def init_app(app, store, clock, seed, journal_size, forget):
     """Turn the controls on for ``app``: the blueprint, the journal and the faults (``forget``: see Admin)."""
     app.extensions[ADMIN_KEY] = Admin(store, clock, seed, journal_size, forget)
     app.register_blueprint(blueprint)
@@ -74,10 +73,6 @@ def install(app, store, clock, seed, journal_size, forget):
 # Journal and faults, for every request outside /_hub/
 
 
-def is_admin_path(path):
-    return path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
-
-
 def journal_and_faults():
     """Journal the request, then apply the oldest fault rule that matches it.
 
@@ -86,7 +81,7 @@ def journal_and_faults():
     """
     current = request._get_current_object()
     path = current.path
-    if is_admin_path(path):
+    if routes.surface_of(path) == routes.CONTROLS:
         return None
     controls = current_app.extensions[ADMIN_KEY]
     namespace = (current.view_args or {}).get("namespace")

@@ -39,14 +39,14 @@ def collect(store, blobs):
     return count, freed
 
 
-def forget(store, blobs, namespace=None):
-    """Drop what a reset (of ``namespace``, or of everything) left of /v2/: unheld blobs, and upload sessions.
+def forget(storage, namespace=None):
+    """Drop what a reset (of ``namespace``, or of everything) left of /v2/ in ``storage``: unheld blobs, uploads.
 
     After it, a blob pushed before the reset answers 404, as does an upload
     session opened before it: in the namespace reset, or anywhere.
     """
-    blobs.cancel_uploads(None if namespace is None else namespace + "/")
+    storage.blobs.cancel_uploads(None if namespace is None else namespace + "/")
     try:
-        collect(store, blobs)
+        collect(storage.store, storage.blobs)
     except CorruptNamespace as error:  # the reset stands; its blobs wait for a gc once the file is mended
         log.warning("no blobs were collected after the reset: %s", error)

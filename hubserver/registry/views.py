@@ -8,32 +8,33 @@ the spec lets a registry choose.
 """
 
 import re
-from contextlib import contextmanager
 
-from flask import Blueprint, Response, current_app, request, send_file
+from flask import Blueprint, Response, current_app, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wsgi import wrap_file
 
 from hubserver import web
 from hubserver.accounts import DELETE, PULL, PUSH
-from hubserver.names import digest_of, digest_of_image, is_digest, is_tag
+from hubserver.names import digest_of, digest_of_image, is_digest, is_digest_reference, is_tag
 from hubserver.registry import auth, manifests
-from hubserver.registry.blobs import (
-    CHUNK,
-    DigestMismatch,
-    RangeMismatch,
-    TooLarge,
-    UploadBusy,
-    UploadUnknown,
-)
 from hubserver.registry.errors import RegistryError
-from hubserver.storage import ManifestNotFound, RepositoryNotFound
+from hubserver.registry.links import Links
+from hubserver.storage import ManifestNotFound, TooLarge, UploadUnknown
+from hubserver.storage.model import manifest_of
 
 blueprint = Blueprint("registry", __name__, url_prefix="/v2")
 BLOBS_KEY = "hubserver.blobs"
 LINKS_KEY = "hubserver.links"
 API_VERSION = {"Docker-Distribution-API-Version": "registry/2.0"}
 CONTENT_RANGE = re.compile(r"(?:bytes[ =])?(\d+)-(\d+)(?:/\d+|/\*)?")
-RETRY = {"Retry-After": "1"}  # an upload another request is writing: try again
+CHUNK = 1024 * 1024  # a request body is read this much at a time
+
+
+def init_app(app, blobs):
+    """Mount the registry on the blob backend ``blobs``, with the Links that say which blobs a repository holds."""
+    app.extensions[BLOBS_KEY] = blobs
+    app.extensions[LINKS_KEY] = Links(blobs)
+    app.register_blueprint(blueprint)
 
 
 def blob_store():
@@ -57,6 +58,14 @@ def name_route(rule, methods):
         return view
 
     return register
+
+
+def location(view, namespace, repo_name, **values):
+    """Return the absolute URL of ``view`` (a function of this module) for a repository: a Location header.
+
+    Always the two-part name, as the CNCF registry writes it.
+    """
+    return url_for("registry." + view.__name__, namespace=namespace, repo_name=repo_name, _external=True, **values)
 
 
 @blueprint.after_request
@@ -143,12 +152,27 @@ def get_blob(namespace, repo_name, digest):
     size = blobs.size(digest) if links().holds(repository, digest) else None
     if size is None:  # the same answer whether or not another repository holds it
         raise RegistryError("BLOB_UNKNOWN", {"digest": digest})
-    if request.method == "HEAD":  # the headers alone: no file to open
+    if request.method == "HEAD":  # the headers alone: nothing to open
         headers = {"Content-Length": str(size), "Accept-Ranges": "bytes", "ETag": '"%s"' % digest}
         return Response(
             status=200, mimetype="application/octet-stream", headers={**headers, "Docker-Content-Digest": digest}
         )
-    response = send_file(blobs.path(digest), mimetype="application/octet-stream", etag=digest, conditional=True)
+    opened = blobs.open(digest)
+    if opened is None:  # removed since (a gc)
+        raise RegistryError("BLOB_UNKNOWN", {"digest": digest})
+    return streamed(opened, digest)
+
+
+def streamed(opened, digest):
+    """Return the answer sending an OpenBlob, with its validators and Range support, as a static file is sent."""
+    response = Response(
+        wrap_file(request.environ, opened.stream), mimetype="application/octet-stream", direct_passthrough=True
+    )
+    response.content_length = opened.size
+    response.last_modified = opened.modified
+    response.cache_control.no_cache = True
+    response.set_etag(digest)
+    response = response.make_conditional(request.environ, accept_ranges=True, complete_length=opened.size)
     response.headers["Docker-Content-Digest"] = digest
     return response
 
@@ -179,8 +203,11 @@ def accepted(headers):
 
 
 def upload_headers(namespace, repo_name, upload, size):
-    location = "%s/v2/%s/%s/blobs/uploads/%s" % (request.host_url.rstrip("/"), namespace, repo_name, upload)
-    return {"Location": location, "Range": "0-%d" % max(size - 1, 0), "Docker-Upload-UUID": upload}
+    return {
+        "Location": location(upload_status, namespace, repo_name, upload=upload),
+        "Range": "0-%d" % max(size - 1, 0),
+        "Docker-Upload-UUID": upload,
+    }
 
 
 def body_chunks():
@@ -189,14 +216,14 @@ def body_chunks():
         stream = request.stream
         yield from iter(lambda: stream.read(CHUNK), b"")
     except RequestEntityTooLarge:
-        raise TooLarge() from None
+        raise TooLarge(blob_store().max_size) from None
 
 
 def finished(namespace, repo_name, digest):
     response = web.no_content(201)
     response.headers.update(
         {
-            "Location": "%s/v2/%s/%s/blobs/%s" % (request.host_url.rstrip("/"), namespace, repo_name, digest),
+            "Location": location(get_blob, namespace, repo_name, digest=digest),
             "Docker-Content-Digest": digest,
             "Content-Length": "0",
         }
@@ -235,33 +262,14 @@ def owner(namespace, repo_name, user):
 
 def finish_with(namespace, repo_name, upload, digest):
     """Add the request body to an upload, make it the blob ``digest``, and link it to the repository."""
-    with upload_errors(upload):
-        blob_store().finish(upload, digest, body_chunks(), *chunk_place())
+    blob_store().finish(upload, digest, body_chunks(), *chunk_place())
     web.store().link_blob(namespace, repo_name, digest)
     return finished(namespace, repo_name, digest)
 
 
 def append(upload):
     """Add the request body to an upload; return its new size."""
-    with upload_errors(upload):
-        return blob_store().append(upload, body_chunks(), *chunk_place())
-
-
-@contextmanager
-def upload_errors(upload):
-    """Turn the blob store's refusals of an upload into the registry's errors."""
-    try:
-        yield
-    except UploadUnknown:
-        raise RegistryError("BLOB_UPLOAD_UNKNOWN", {"uuid": upload}) from None
-    except UploadBusy as error:
-        raise RegistryError("TOOMANYREQUESTS", {"uuid": upload, "reason": str(error)}, headers=RETRY) from None
-    except RangeMismatch as error:
-        raise RegistryError("RANGE_INVALID", {"size": error.size}) from None
-    except TooLarge:
-        raise RegistryError("SIZE_INVALID", {"max": blob_store().max_size}, status=413) from None
-    except DigestMismatch as error:
-        raise RegistryError("DIGEST_INVALID", {"digest": error.args[0]}) from None
+    return blob_store().append(upload, body_chunks(), *chunk_place())
 
 
 def chunk_place():
@@ -289,12 +297,9 @@ def own_upload(namespace, repo_name, upload):
     """
     user, _ = auth.authorize(namespace, repo_name, PUSH)
     blobs = blob_store()
-    try:
-        if blobs.owner(upload) != owner(namespace, repo_name, user):
-            raise UploadUnknown(upload)
-        return blobs.upload_size(upload)
-    except UploadUnknown:
-        raise RegistryError("BLOB_UPLOAD_UNKNOWN", {"uuid": upload}) from None
+    if blobs.owner(upload) != owner(namespace, repo_name, user):
+        raise UploadUnknown(upload)
+    return blobs.upload_size(upload)
 
 
 @name_route("/blobs/uploads/<upload>", ["PATCH"])
@@ -349,14 +354,11 @@ def get_manifest(namespace, repo_name, reference):
     """Send a manifest by tag or digest; a GET counts as a pull."""
     _, repository = auth.authorize(namespace, repo_name, PULL)
     store, blobs = web.store(), blob_store()
-    try:
-        if repository is None:
-            raise ManifestNotFound(namespace, repo_name, reference)
-        manifest = store.manifest(namespace, repo_name, reference)
-    except (ManifestNotFound, RepositoryNotFound):
-        raise RegistryError("MANIFEST_UNKNOWN", {"reference": reference}) from None
+    if repository is None:
+        raise ManifestNotFound(namespace, repo_name, reference)
+    manifest = manifest_of(repository, namespace, reference)
     if blobs.size(manifest["digest"]) is None:  # imported with a state, without its bytes
-        raise RegistryError("MANIFEST_UNKNOWN", {"reference": reference})
+        raise ManifestNotFound(namespace, repo_name, reference)
     headers = manifest_headers(manifest["digest"], manifest["media_type"], manifest["size"])
     if request.method == "HEAD":
         response = Response(status=200, headers=headers)
@@ -377,7 +379,7 @@ def put_manifest(namespace, repo_name, reference):
     except manifests.InvalidManifest as error:
         raise RegistryError("MANIFEST_INVALID", str(error)) from None
     digest = digest_of(data)
-    tag = None if reference.startswith("sha256:") else reference
+    tag = None if is_digest_reference(reference) else reference
     if tag is None and reference != digest:
         raise RegistryError("DIGEST_INVALID", {"digest": reference})
     if tag is not None and not is_tag(tag):
@@ -388,7 +390,7 @@ def put_manifest(namespace, repo_name, reference):
     response = web.no_content(201)
     response.headers.update(
         {
-            "Location": "%s/v2/%s/%s/manifests/%s" % (request.host_url.rstrip("/"), namespace, repo_name, digest),
+            "Location": location(get_manifest, namespace, repo_name, reference=digest),
             "Docker-Content-Digest": digest,
             "Content-Length": "0",
         }
@@ -420,14 +422,11 @@ def delete_manifest(namespace, repo_name, reference):
     if repository is None:
         raise RegistryError("NAME_UNKNOWN", {"name": "%s/%s" % (namespace, repo_name)})
     store = web.store()
-    try:
-        if reference.startswith("sha256:"):
-            store.delete_manifest(namespace, repo_name, reference)
-        else:
-            store.manifest(namespace, repo_name, reference)
-            store.delete_tag(namespace, repo_name, reference)
-    except ManifestNotFound:
-        raise RegistryError("MANIFEST_UNKNOWN", {"reference": reference}) from None
+    if is_digest_reference(reference):
+        store.delete_manifest(namespace, repo_name, reference)
+    else:
+        manifest_of(repository, namespace, reference)
+        store.delete_tag(namespace, repo_name, reference)
     return accepted({})
 
 

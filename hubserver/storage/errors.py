@@ -1,9 +1,18 @@
-"""Domain exceptions raised by the store, each knowing its answer (``hubserver.errors``)."""
+"""Domain exceptions raised by storage, namespaces and blobs alike, each knowing its answer (``hubserver.errors``).
+
+Each carries its code under ``/v2/`` and that error's detail, so no view remaps them.
+"""
 
 import errno
 
 from hubserver.errors import AnswerError
-from hubserver.storage.files import PartialWrite
+
+
+class PartialWrite(OSError):
+    """A write failed, and what it had written could not be taken back: it may be kept, whole or in part."""
+
+    def __init__(self, error):
+        super().__init__(error.errno, error.strerror or str(error))
 
 
 class StorageError(AnswerError):
@@ -24,27 +33,42 @@ class NotFound(StorageError):
 class RepositoryNotFound(NotFound):
     """The repository does not exist."""
 
+    registry_code = "NAME_UNKNOWN"
+
     def __init__(self, namespace, repo_name):
         super().__init__("Repository %s/%s does not exist." % (namespace, repo_name), namespace)
         self.repo_name = repo_name
 
+    def registry_detail(self):
+        return {"name": "%s/%s" % (self.namespace, self.repo_name)}
+
 
 class TagNotFound(NotFound):
     """The repository exists but the tag does not."""
+
+    registry_code = "MANIFEST_UNKNOWN"
 
     def __init__(self, namespace, repo_name, tag):
         super().__init__("Tag %s of %s/%s does not exist." % (tag, namespace, repo_name), namespace)
         self.repo_name = repo_name
         self.tag = tag
 
+    def registry_detail(self):
+        return {"reference": self.tag}
+
 
 class ManifestNotFound(NotFound):
     """The repository holds no manifest of that tag or digest."""
+
+    registry_code = "MANIFEST_UNKNOWN"
 
     def __init__(self, namespace, repo_name, reference):
         super().__init__("Manifest %s of %s/%s is unknown." % (reference, namespace, repo_name), namespace)
         self.repo_name = repo_name
         self.reference = reference
+
+    def registry_detail(self):
+        return {"reference": self.reference}
 
 
 class RepositoryExists(StorageError):
@@ -116,6 +140,74 @@ class DiskUnwritable(DiskTrouble):
     """A read-only file system, or a folder hubserver may not write."""
 
     status = 503
+
+
+# The blob store's errors: only ever answered under /v2/.
+
+
+class BlobError(AnswerError):
+    """Base of the blob store's refusals."""
+
+    status = 400
+    detail_key = None  # the key of the registry detail, whose value is the error's argument
+
+    def __init__(self, value, message=None):
+        super().__init__(message or "%s: %s" % (type(self).__name__, value))
+        self.value = value
+
+    def registry_detail(self):
+        return {self.detail_key: self.value}
+
+
+class UploadUnknown(BlobError):
+    """No upload session of that id."""
+
+    status = 404
+    registry_code = "BLOB_UPLOAD_UNKNOWN"
+    detail_key = "uuid"
+
+
+class UploadBusy(BlobError):
+    """Another request kept writing the upload for longer than the lock timeout: try again."""
+
+    status = 429
+    registry_code = "TOOMANYREQUESTS"
+
+    def __init__(self, upload, timeout):
+        super().__init__(upload, "upload %s is busy: another request kept writing it for %g s" % (upload, timeout))
+
+    def registry_detail(self):
+        return {"uuid": self.value, "reason": str(self)}
+
+    def headers(self):
+        return {"Retry-After": "1"}
+
+
+class RangeMismatch(BlobError):
+    """A chunk that does not start where the upload ends."""
+
+    status = 416
+    registry_code = "RANGE_INVALID"
+    detail_key = "size"
+
+    def __init__(self, size):
+        super().__init__(size, "the upload holds %d bytes" % size)
+        self.size = size
+
+
+class DigestMismatch(BlobError):
+    """The bytes do not have the digest the client named."""
+
+    registry_code = "DIGEST_INVALID"
+    detail_key = "digest"
+
+
+class TooLarge(BlobError):
+    """An upload grew past the largest blob allowed (``max_size`` bytes)."""
+
+    status = 413
+    registry_code = "SIZE_INVALID"
+    detail_key = "max"
 
 
 DISK_ERRORS = {

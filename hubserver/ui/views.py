@@ -22,6 +22,11 @@ PAGE_LIMIT = 100
 STYLESHEET = "/static/hubserver.css"
 
 
+def init_app(app):
+    """Mount the pages."""
+    app.register_blueprint(blueprint)
+
+
 def visible(namespace):
     """Return the repositories of a namespace that the pages show: what an anonymous caller may see."""
     return visible_repositories(namespace, None)

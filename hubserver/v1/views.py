@@ -23,6 +23,12 @@ LIST_ITEMS_KEY = "hubserver.list_items"
 REPOSITORY = "/repositories/<namespace>/<repo_name>/"
 
 
+def init_app(app):
+    """Mount the hub API, with the JSON of list items kept between requests."""
+    app.extensions[LIST_ITEMS_KEY] = ListItems(app.json.dumps)
+    app.register_blueprint(blueprint)
+
+
 def shown(namespace, repository, user):
     """Return a stored repository with what its answers add: namespace, the caller's star."""
     starred = user is not None and user.name in repository["starred_by"]

@@ -14,106 +14,22 @@ import threading
 from collections import namedtuple
 from contextlib import contextmanager, suppress
 
-from hubserver.storage import document, log
-from hubserver.storage.errors import CorruptNamespace, FolderInTheWay
-from hubserver.storage.files import (
+from hubserver.names import is_namespace
+from hubserver.storage import document
+from hubserver.storage.errors import CorruptNamespace, FolderInTheWay, PartialWrite
+from hubserver.storage.files import log
+from hubserver.storage.files.durable import (
     O_CLOEXEC,
     AppendFile,
     KeptOpen,
-    PartialWrite,
     PerKey,
     atomic_write,
     remove,
     stat_identity,
 )
+from hubserver.storage.model import EMPTY, Repositories
 
 KEPT_LOGS = 128  # logs kept open between appends at most; the least recently appended to is closed first
-
-
-class Repositories:
-    """One version of a namespace's repositories: by name, and in creation order.
-
-    ``by_name`` is the namespace's mapping, which a written change updates in
-    place (``Changes.apply``); the repository dicts in it are never edited.
-    The sequences in creation order are made when first asked for.
-    """
-
-    __slots__ = ("_all", "_public", "by_name")
-
-    def __init__(self, by_name):
-        self.by_name = by_name
-        self._all = self._public = None
-
-    def in_order(self):
-        """Return every repository, in creation order."""
-        if self._all is None:
-            self._all = tuple(self.by_name.values())  # one C call: no change can come between
-        return self._all
-
-    def public(self):
-        """Return the public repositories, in creation order."""
-        if self._public is None:
-            self._public = tuple(repository for repository in self.in_order() if repository["is_public"])
-        return self._public
-
-
-_GONE = object()  # in Changes: the repository was deleted
-
-
-class Changes:
-    """A batch's changes to a mapping of repositories by name, kept beside it until they are written.
-
-    The batch's edits read and change this as they would a dict, and the
-    mapping stays as it was: a batch that fails to be written leaves nothing
-    behind, and none is copied whole. ``apply`` then makes the changes to
-    the mapping, in the order they were made, so that the order of creation
-    is what a dict would have (a name deleted and made again goes last).
-    """
-
-    def __init__(self, by_name):
-        self._by_name = by_name
-        self._latest = {}  # name -> repository, or _GONE
-        self._steps = []  # (name, repository or _GONE), in order
-
-    def get(self, name, default=None):
-        found = self._latest.get(name)
-        if found is None:
-            return self._by_name.get(name, default)
-        return default if found is _GONE else found
-
-    def __contains__(self, name):
-        return self.get(name) is not None
-
-    def __getitem__(self, name):
-        found = self.get(name)
-        if found is None:
-            raise KeyError(name)
-        return found
-
-    def __setitem__(self, name, repository):
-        self._latest[name] = repository
-        self._steps.append((name, repository))
-
-    def __delitem__(self, name):
-        self[name]  # KeyError for a name that is not there, as a dict raises
-        self._latest[name] = _GONE
-        self._steps.append((name, _GONE))
-
-    def merged(self):
-        """Return a new dict: the mapping with the changes made."""
-        return self._made_in(dict(self._by_name))
-
-    def apply(self):
-        """Make the changes to the mapping itself; return it."""
-        return self._made_in(self._by_name)
-
-    def _made_in(self, by_name):
-        for name, repository in self._steps:
-            if repository is _GONE:
-                del by_name[name]
-            else:
-                by_name[name] = repository
-        return by_name
 
 
 class Version:
@@ -162,7 +78,7 @@ class Version:
         return grown
 
 
-NOTHING = Version(Repositories({}))
+NOTHING = Version(EMPTY)
 
 
 @contextmanager
@@ -210,9 +126,14 @@ class NamespaceFiles:
         self._paths = {}  # namespace -> NamespacePaths, joined once
 
     def paths(self, namespace):
-        """Return the NamespacePaths of a namespace: where its file, its log and its lock file are."""
+        """Return the NamespacePaths of a namespace: where its file, its log and its lock file are.
+
+        The one place a namespace becomes a path: ValueError for a name that cannot be a file's.
+        """
         paths = self._paths.get(namespace)
         if paths is None:
+            if not is_namespace(namespace):
+                raise ValueError("not a namespace name: %r" % (namespace,))
             snapshot = os.path.join(self.data_dir, namespace + ".json")
             paths = self._paths[namespace] = NamespacePaths(
                 snapshot, os.path.join(self.data_dir, namespace + log.LOG_SUFFIX), snapshot + ".lock"

@@ -1,4 +1,4 @@
-"""The content-addressed blob store, and the uploads that fill it.
+"""The blobs of a data directory, content-addressed, and the uploads that fill it.
 
 A blob lives at ``<data-dir>/_blobs/sha256/<2 hex>/<64 hex>``, named by the
 sha256 of its bytes. It is hashed while it streams in, checked against the
@@ -23,8 +23,10 @@ import uuid
 from contextlib import ExitStack, contextmanager
 
 from hubserver.names import digest_of, digest_of_image, image_id_of, is_digest
-from hubserver.storage.files import AppendFile, PartialWrite, fsync_folder, remove
-from hubserver.storage.locks import LockTimeout, hold_alone
+from hubserver.storage.backend import OpenBlob
+from hubserver.storage.errors import DigestMismatch, PartialWrite, RangeMismatch, TooLarge, UploadBusy, UploadUnknown
+from hubserver.storage.files.durable import AppendFile, fsync_folder, remove
+from hubserver.storage.files.locks import LockTimeout, hold_alone
 
 CHUNK = 1024 * 1024
 UPLOAD_LIFETIME = 24 * 3600
@@ -33,39 +35,8 @@ LOCK_SUFFIX = ".lock"
 SIDECARS = (OWNER_SUFFIX, LOCK_SUFFIX)  # files that go with an upload
 
 
-class BlobError(Exception):
-    """Base of the blob store's errors."""
-
-
-class UploadUnknown(BlobError):
-    """No upload session of that id."""
-
-
-class RangeMismatch(BlobError):
-    """A chunk that does not start where the upload ends."""
-
-    def __init__(self, size):
-        super().__init__("the upload holds %d bytes" % size)
-        self.size = size
-
-
-class DigestMismatch(BlobError):
-    """The bytes do not have the digest the client named."""
-
-
-class TooLarge(BlobError):
-    """An upload grew past the largest blob allowed."""
-
-
-class UploadBusy(BlobError):
-    """Another request kept writing the upload for longer than the lock timeout."""
-
-    def __init__(self, upload, timeout):
-        super().__init__("upload %s is busy: another request kept writing it for %g s" % (upload, timeout))
-
-
-class BlobStore:
-    """Blobs by digest, and the uploads on their way in."""
+class FileBlobs:
+    """The BlobBackend of a data directory: blobs by digest, and the uploads on their way in."""
 
     def __init__(self, data_dir, max_size, lock_timeout=10.0, sync=True):
         self.sync = sync
@@ -78,23 +49,32 @@ class BlobStore:
 
     # Blobs
 
-    def path(self, digest):
+    def _path(self, digest):
         """Return the file of a blob (which may not exist); ValueError for a bad digest."""
         if not is_digest(digest):
             raise ValueError("not a sha256 digest: %r" % (digest,))
         hexdigest = image_id_of(digest)
         return os.path.join(self.blobs, hexdigest[:2], hexdigest)
 
+    def open(self, digest):
+        """Return an OpenBlob of a stored blob, or None."""
+        try:
+            stream = open(self._path(digest), "rb")  # noqa: SIM115  (the reader closes it)
+        except FileNotFoundError:
+            return None
+        status = os.fstat(stream.fileno())
+        return OpenBlob(stream, status.st_size, status.st_mtime)
+
     def size(self, digest):
         """Return a blob's size, or None if there is no such blob."""
         try:
-            return os.stat(self.path(digest)).st_size
+            return os.stat(self._path(digest)).st_size
         except FileNotFoundError:
             return None
 
     def read(self, digest):
         """Return a blob's bytes (for manifests, which are small)."""
-        with open(self.path(digest), "rb") as stream:
+        with open(self._path(digest), "rb") as stream:
             return stream.read()
 
     def put_bytes(self, data):
@@ -108,7 +88,7 @@ class BlobStore:
 
     def delete(self, digest):
         """Remove a blob; tell whether there was one."""
-        return remove(self.path(digest), sync=False)
+        return remove(self._path(digest), sync=False)
 
     def digests(self):
         """Yield the digest of every blob stored."""
@@ -195,7 +175,7 @@ class BlobStore:
         if start is not None and start != size:
             raise RangeMismatch(size)
         if length is not None and size + length > self.max_size:
-            raise TooLarge()
+            raise TooLarge(self.max_size)
         _, hasher = self._hasher(upload, path, size)
         with AppendFile(path, self.sync) as stream:
             size = stream.extend(self._hashed(chunks, hasher, size), size)  # all or nothing
@@ -209,7 +189,7 @@ class BlobStore:
         for chunk in chunks:
             size += len(chunk)
             if size > self.max_size:
-                raise TooLarge()
+                raise TooLarge(self.max_size)
             hasher.update(chunk)
             yield chunk
 
@@ -239,7 +219,7 @@ class BlobStore:
         with self._writing(upload) as path:
             before = os.stat(path).st_size
             size = self._append(upload, path, chunks, start, length)
-            target = self.path(digest)
+            target = self._path(digest)
             try:
                 _, hasher = self._hasher(upload, path, size)
                 if digest_of_image(hasher.hexdigest()) != digest:

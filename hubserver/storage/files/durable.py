@@ -13,6 +13,8 @@ import time
 from collections import OrderedDict
 from contextlib import suppress
 
+from hubserver.storage.errors import PartialWrite
+
 FILE_MODE = 0o644
 PRIVATE_MODE = 0o600
 
@@ -37,13 +39,6 @@ def fsync_folder(folder):
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-class PartialWrite(OSError):
-    """A write failed, and what it had written could not be taken back: it may be kept, whole or in part."""
-
-    def __init__(self, error):
-        super().__init__(error.errno, error.strerror or str(error))
 
 
 def atomic_write(path, data, private=False, sync=True):

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import filelock
 
-from hubserver.storage.files import FILE_MODE, O_CLOEXEC, KeptOpen, PerKey
+from hubserver.storage.files.durable import FILE_MODE, O_CLOEXEC, KeptOpen, PerKey
 
 try:
     import fcntl
