@@ -87,40 +87,40 @@ def create_app(config=None):
     app.json = web.DRFJSONProvider(app)
     app.url_map.merge_slashes = False  # "a//b" is a 404, never an HTML redirect
     app.url_map.redirect_defaults = False  # /v2/library/x is as good as /v2/x: no redirect
-    settings_of = app.config
-    clock = Clock(settings_of["FROZEN_TIME"])
+    values = app.config
+    clock = Clock(values["FROZEN_TIME"])
     storage = open_storage(
-        settings_of["STORAGE"],
-        settings_of["DATA_DIR"],
+        values["STORAGE"],
+        values["DATA_DIR"],
         clock,
-        settings_of["LOCK_TIMEOUT"],
-        settings_of["SYNC"],
-        settings_of["MAX_BLOB_SIZE"],
+        values["LOCK_TIMEOUT"],
+        values["SYNC"],
+        values["MAX_BLOB_SIZE"],
     )
-    seed = state.read_seed(settings_of["SEED"]) if settings_of["SEED"] else {}
+    seed = state.read_seed(values["SEED"]) if values["SEED"] else {}
     storage.store.replace_namespaces(seed)  # the seed's namespaces replace theirs, all or none; others stay
-    accounts = open_accounts(settings_of, storage, clock)
+    accounts = open_accounts(values, storage, clock)
     limits.init_app(app, storage.blobs.max_size, accounts.enabled)  # first: before the journal, the faults, the views
     guard.init_app(app)
     v1.init_app(app)
     registry.init_app(app, storage.blobs)
     ui.init_app(app)
-    if settings_of["ADMIN"]:
-        controls.init_app(app, storage.store, clock, seed, settings_of["JOURNAL_SIZE"], partial(gc.forget, storage))
+    if values["ADMIN"]:
+        controls.init_app(app, storage.store, clock, seed, values["JOURNAL_SIZE"], partial(gc.forget, storage))
     web.init_app(app, storage.store, accounts)
     openapi.init_app(app)
     app.register_error_handler(Exception, error_response)
     return app
 
 
-def open_accounts(settings_of, storage, clock):
+def open_accounts(values, storage, clock):
     """Return the Accounts the settings ask for, their files placed by the storage (in memory: none)."""
-    users = settings_of["USERS"]
+    users = values["USERS"]
     accounts = Accounts(
         users,
-        TokenStore(storage.place(TOKENS_FILE), settings_of["LOCK_TIMEOUT"]),
-        BearerTokens(storage.place(SECRET_FILE), clock, settings_of["TOKEN_TTL"]),
-        LoginThrottle(settings_of["LOGIN_RATE"]),
+        TokenStore(storage.place(TOKENS_FILE), values["LOCK_TIMEOUT"]),
+        BearerTokens(storage.place(SECRET_FILE), clock, values["TOKEN_TTL"]),
+        LoginThrottle(values["LOGIN_RATE"]),
     )
     if accounts.enabled:
         accounts.check_users_file()

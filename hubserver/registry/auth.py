@@ -22,6 +22,7 @@ from hubserver import web
 from hubserver.accounts import DELETE, PULL, PUSH
 from hubserver.names import is_repo_path
 from hubserver.registry.errors import RegistryError
+from hubserver.storage import RepositoryNotFound
 
 SERVICE = "hubserver"
 CATALOG = ("registry", "catalog")
@@ -65,7 +66,7 @@ def authorize(namespace, repo_name, action):
     challenge, or 403 ``DENIED`` for a known caller who may not write there.
     """
     if not is_repo_path(namespace, repo_name):
-        raise RegistryError("NAME_UNKNOWN", {"name": "%s/%s" % (namespace, repo_name)})
+        raise RepositoryNotFound(namespace, repo_name)
     store, accounts = web.store(), web.accounts()
     repository = store.find_repository(namespace, repo_name)
     who = caller()

@@ -19,7 +19,7 @@ from hubserver.names import digest_of, digest_of_image, is_digest, is_digest_ref
 from hubserver.registry import auth, manifests
 from hubserver.registry.errors import RegistryError
 from hubserver.registry.links import Links
-from hubserver.storage import ManifestNotFound, TooLarge, UploadUnknown
+from hubserver.storage import ManifestNotFound, RepositoryNotFound, TooLarge, UploadUnknown
 from hubserver.storage.model import manifest_of
 
 blueprint = Blueprint("registry", __name__, url_prefix="/v2")
@@ -133,7 +133,7 @@ def tags_list(namespace, repo_name):
     """List the repository's tags that name a manifest, in lexical order."""
     _, repository = auth.authorize(namespace, repo_name, PULL)
     if repository is None:
-        raise RegistryError("NAME_UNKNOWN", {"name": "%s/%s" % (namespace, repo_name)})
+        raise RepositoryNotFound(namespace, repo_name)
     known = {entry["digest"] for entry in repository["manifests"]}
     tags = sorted(entry["tag"] for entry in repository["tags"] if digest_of_image(entry["image_id"]) in known)
     page, link = paged(tags)
@@ -420,7 +420,7 @@ def delete_manifest(namespace, repo_name, reference):
     """Delete a manifest by digest (and the tags on it), or one tag."""
     _, repository = auth.authorize(namespace, repo_name, DELETE)
     if repository is None:
-        raise RegistryError("NAME_UNKNOWN", {"name": "%s/%s" % (namespace, repo_name)})
+        raise RepositoryNotFound(namespace, repo_name)
     store = web.store()
     if is_digest_reference(reference):
         store.delete_manifest(namespace, repo_name, reference)
@@ -437,7 +437,7 @@ def referrers(namespace, repo_name, digest):
     blobs = blob_store()
     checked_digest(digest)
     if repository is None:
-        raise RegistryError("NAME_UNKNOWN", {"name": "%s/%s" % (namespace, repo_name)})
+        raise RepositoryNotFound(namespace, repo_name)
     wanted = request.args.get("artifactType")
     found = []
     for manifest in repository["manifests"]:
