@@ -1,7 +1,9 @@
 """The benchmark's floor: a bare Flask endpoint answering a repository-sized JSON object.
 
 Served by waitress with the same settings as hubserver, so the difference
-between this and hubserver is what hubserver itself costs. With ``--log-dir``
+between this and hubserver is what hubserver itself costs. ``POST /posted``
+is the floor of a write that keeps nothing: it parses a JSON body and answers
+the object with its ``repo_name``, 201, as a create does. With ``--log-dir``
 it also has the floor of a durable write: ``POST /synced`` appends the body,
 as one line, to a file in that folder and syncs it (fdatasync) before it
 answers, which is the least a write that survives a crash costs on that disk.
@@ -45,6 +47,10 @@ def create_app(log_dir=None):
     @app.get("/repository")
     def repository():
         return REPOSITORY
+
+    @app.post("/posted")
+    def posted():
+        return {**REPOSITORY, "repo_name": request.get_json()["repo_name"]}, 201
 
     if log_dir is not None:
         add_synced_append(app, os.path.join(log_dir, "floor.log"))
