@@ -84,12 +84,18 @@ def _name_rule(check, message):
 
 NAME_SHAPE = "lowercase letters and digits, in runs joined by single '.', '_' or '-'"
 valid_namespace = _name_rule(
-    names.is_namespace,
+    names.is_new_namespace,
     "Enter a valid namespace: %d to %d characters, %%s; not a name Windows keeps for a device"
     " (con, prn, aux, nul, com1 to com9, lpt1 to lpt9)." % names.NAMESPACE_LENGTH % NAME_SHAPE,
 )
+valid_stored_namespace = _name_rule(
+    names.is_namespace,
+    "Enter a valid namespace: %d to %d characters, lowercase letters and digits in runs joined by '.', '_', '__'"
+    " or dashes; not a name Windows keeps for a device." % names.STORED_NAMESPACE_LENGTH,
+)
 valid_repo_name = _name_rule(
-    names.is_repo_name, "Enter a valid repository name: %d to %d characters, %%s." % names.REPO_NAME_LENGTH % NAME_SHAPE
+    names.is_new_repo_name,
+    "Enter a valid repository name: %d to %d characters, %%s." % names.REPO_NAME_LENGTH % NAME_SHAPE,
 )
 valid_tag = _name_rule(
     names.is_tag,

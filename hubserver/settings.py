@@ -211,6 +211,14 @@ SETTINGS = [
     ),
     Setting("SYNC", boolean, True, "sync every write to disk before answering"),
     Setting(
+        "SPARSE_MANIFESTS",
+        boolean,
+        False,
+        "take /v2/ manifests and indexes whose blobs and child manifests were not pushed (the spec's sparse"
+        " manifests, for a mirror of some platforms of an index)",
+        flag="--sparse-manifests",
+    ),
+    Setting(
         "STORAGE",
         choice(*BACKENDS),
         "files",

@@ -73,7 +73,7 @@ def running_server(data_dir, *arguments, env=None):
             text=True,
             env={**os.environ, **(env or {})},
         )
-        process.log = lambda: errors.seek(0) or errors.read()
+        process.log = lambda: _whole_file(errors.fileno())
         try:
             line = process.stdout.readline()
             match = LISTENING.fullmatch(line)
@@ -87,6 +87,17 @@ def running_server(data_dir, *arguments, env=None):
                 process.send_signal(signal.SIGTERM)
                 process.wait(timeout=10)
             process.stdout.close()
+
+
+def _whole_file(fd):
+    """Return what a file holds, read with pread: the server shares the file's offset, which a seek would move."""
+    chunks, offset = [], 0
+    while True:
+        chunk = os.pread(fd, 1 << 20, offset)
+        if not chunk:
+            return b"".join(chunks).decode("utf-8", "replace")
+        chunks.append(chunk)
+        offset += len(chunk)
 
 
 class Answer:

@@ -8,6 +8,7 @@ top, in test_storage, test_log, test_durability and test_storage_properties.
 """
 
 import copy
+import hashlib
 import threading
 
 import pytest
@@ -226,7 +227,7 @@ def test_a_push_makes_its_repository_once_and_links_what_it_pushed(store, reader
     digest, manifest = "sha256:" + IMAGE_A, {"digest": "sha256:" + IMAGE_B, "media_type": "x", "size": 2}
     store.link_blob("madams", "pushed", digest)
     store.link_blob("madams", "pushed", digest)  # twice: linked once
-    store.record_manifest("madams", "pushed", manifest, tag="latest")
+    store.record_manifest("madams", "pushed", manifest, ["latest"])
     repository = reader.get_repository("madams", "pushed")
     assert (repository["blobs"], repository["manifests"]) == ([digest], [manifest])
     assert repository["tags"] == [{"tag": "latest", "image_id": IMAGE_B}]
@@ -457,3 +458,20 @@ def test_an_upload_held_too_long_is_busy_and_one_finished_meanwhile_is_unknown(o
     assert (raised.value.status, raised.value.registry_code) == (429, "TOOMANYREQUESTS")
     assert raised.value.headers() == {"Retry-After": "1"}
     assert raised.value.registry_detail()["uuid"] == upload
+
+
+def test_blobs_of_both_algorithms_whatever_the_upload_was_hashed_with(blobs):
+    sha512 = blobs.put_bytes(b"manifest", "sha512")
+    assert sha512 == "sha512:" + hashlib.sha512(b"manifest").hexdigest()
+    upload = blobs.start(algorithm="sha512")
+    blobs.append(upload, [b"some "])
+    assert blobs.finish(upload, digest_of(b"some bytes"), [b"bytes"]) == digest_of(b"some bytes")
+    again = blobs.start()
+    blobs.append(again, [b"other"])
+    with pytest.raises(DigestMismatch):
+        blobs.finish(again, "sha512:" + hashlib.sha512(b"wrong").hexdigest())
+    assert blobs.finish(again, "sha512:" + hashlib.sha512(b"other").hexdigest()).startswith("sha512:")
+    assert sorted(blobs.digests()) == sorted(
+        [sha512, digest_of(b"some bytes"), "sha512:" + hashlib.sha512(b"other").hexdigest()]
+    )
+    assert blobs.read(sha512) == b"manifest"

@@ -186,11 +186,44 @@ def test_a_one_part_name_is_library(client):
 
 
 @pytest.mark.parametrize(
-    "path", ["/v2/a/b/c/manifests/latest", "/v2/Upper/app/tags/list", "/v2/madams/nothing/tags/list"]
+    ("path", "name"),
+    [
+        ("/v2/a/b/c/manifests/latest", "a/b/c"),
+        ("/v2/ab/cd/ef/blobs/uploads/", "ab/cd/ef"),
+        ("/v2/madams/nothing/tags/list", "madams/nothing"),
+    ],
 )
-def test_other_names_are_name_unknown(client, path):
-    response = client.get(path)
+def test_other_names_are_name_unknown_naming_the_whole_name(client, path, name):
+    response = client.get(path) if "uploads" not in path else client.post(path)
     assert (response.status_code, errors_of(response)) == (404, ["NAME_UNKNOWN"])
+    assert response.get_json()["errors"][0]["detail"] == {"name": name}
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/v2/Upper/app/tags/list", "Upper/app"),
+        ("/v2/a..b/app/manifests/latest", "a..b/app"),
+        ("/v2/ab/c_d_/e/blobs/uploads/", "ab/c_d_/e"),
+        ("/v2/-x/manifests/latest", "library/-x"),
+    ],
+)
+def test_a_name_that_breaks_the_grammar_is_name_invalid(client, path, name):
+    response = client.get(path) if "uploads" not in path else client.post(path)
+    assert (response.status_code, errors_of(response)) == (400, ["NAME_INVALID"])
+    assert response.get_json()["errors"][0]["detail"] == {"name": name}
+
+
+def test_names_of_the_spec_grammar_are_pushed_and_listed_under_v1_too(client):
+    for name in ("alice/o", "a__b/c--d", "x/y.z"):
+        assert client.post("/v2/%s/blobs/uploads/?digest=%s" % (name, digest_of(b"x")), data=b"x").status_code == 201
+    with client.get("/v2/alice/o/blobs/" + digest_of(b"x")) as pulled:
+        assert pulled.data == b"x"
+    assert [item["repo_name"] for item in client.get("/v1/repositories/alice/").get_json()["results"]] == ["o"]
+    assert client.get("/v1/repositories/a__b/c--d").get_json()["repo_name"] == "c--d"
+    created = client.post("/v1/repositories/alice/", json={"repo_name": "o2"})
+    refused = client.post("/v1/repositories/a__b/", json={"repo_name": "new"})  # the seed's rule for new names
+    assert (created.status_code, refused.status_code) == (201, 400)
 
 
 def test_tags_list_and_catalog_paginate_with_n_and_last(client):

@@ -7,7 +7,7 @@ control's error answers have the same shape and wording as the hub API's.
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from hubserver import clock
-from hubserver.schemas import REQUIRED, Flag, Share, Text, Whole, valid_namespace
+from hubserver.schemas import REQUIRED, Flag, Share, Text, Whole, valid_stored_namespace
 
 # What comes in
 
@@ -84,7 +84,7 @@ class JournalQuerySchema(Schema):
 class ResetQuerySchema(Schema):
     """Query of POST /_hub/reset."""
 
-    namespace = Text(allow_blank=False, validate=valid_namespace)
+    namespace = Text(allow_blank=False, validate=valid_stored_namespace)
 
 
 # What goes out: what the document promises (the views build these answers as

@@ -22,7 +22,6 @@ from hubserver import web
 from hubserver.accounts import DELETE, PULL, PUSH
 from hubserver.names import is_repo_path
 from hubserver.registry.errors import RegistryError
-from hubserver.storage import RepositoryNotFound
 
 SERVICE = "hubserver"
 CATALOG = ("registry", "catalog")
@@ -66,7 +65,7 @@ def authorize(namespace, repo_name, action):
     challenge, or 403 ``DENIED`` for a known caller who may not write there.
     """
     if not is_repo_path(namespace, repo_name):
-        raise RepositoryNotFound(namespace, repo_name)
+        raise RegistryError("NAME_INVALID", {"name": "%s/%s" % (namespace, repo_name)})
     store, accounts = web.store(), web.accounts()
     repository = store.find_repository(namespace, repo_name)
     who = caller()
@@ -93,21 +92,20 @@ def authorize(namespace, repo_name, action):
 
 
 def readable(namespace, repo_name):
-    """Return a repository the caller may pull from, else None, asking nothing (a mount's source)."""
+    """Return a repository the caller's user may pull from, else None, asking nothing (a mount's source).
+
+    The policy decides, not what a registry token grants: a token names the
+    repository it pushes to, and a mount only copies into it what the same
+    user may read anyway (a client that mounts without ``from`` names no
+    source a token could grant).
+    """
     if not is_repo_path(namespace, repo_name):
         return None
     repository = web.store().find_repository(namespace, repo_name)
     accounts = web.accounts()
     if repository is None or not accounts.enabled:
         return repository
-    who = caller()
-    if PULL not in accounts.registry_actions(who.user, namespace, repository):
-        return None
-    if who.grants is not None and not {PULL, "*"} & who.grants.get(
-        ("repository", "%s/%s" % (namespace, repo_name)), set()
-    ):
-        return None
-    return repository
+    return repository if PULL in accounts.registry_actions(caller().user, namespace, repository) else None
 
 
 def authorize_catalog():

@@ -10,6 +10,16 @@ OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 IMAGE_MANIFESTS = (OCI_MANIFEST, DOCKER_MANIFEST)
+# Layers a registry need not hold: the OCI image spec's non-distributable ones, and Docker's foreign layers.
+NON_DISTRIBUTABLE = frozenset(
+    [
+        "application/vnd.oci.image.layer.nondistributable.v1.tar",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+        "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+        "application/vnd.docker.image.rootfs.foreign.diff.tar",
+        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+    ]
+)
 INDEXES = (OCI_INDEX, DOCKER_LIST)
 
 
@@ -19,7 +29,7 @@ class InvalidManifest(ValueError):
 
 def _descriptor(value, where):
     if not isinstance(value, dict) or not is_digest(value.get("digest")):
-        raise InvalidManifest("%s is not a descriptor with a sha256 digest" % where)
+        raise InvalidManifest("%s is not a descriptor with a sha256 or sha512 digest" % where)
     if type(value.get("size")) is not int or value["size"] < 0 or not isinstance(value.get("mediaType"), str):
         raise InvalidManifest("%s needs a mediaType and a size" % where)
     return value
@@ -59,10 +69,21 @@ def parse(data, content_type):
 
 
 def references(media_type, document):
-    """Return (blob digests, manifest digests) a manifest needs to exist."""
+    """Return (blob digests, manifest digests) a manifest names."""
     if media_type in INDEXES:
         return [], [child["digest"] for child in document["manifests"]]
     return [document["config"]["digest"], *(layer["digest"] for layer in document.get("layers", []))], []
+
+
+def required(media_type, document):
+    """Return (blob digests, manifest digests) to push before a manifest: all it names but non-distributable layers.
+
+    Those are, by their definition, not pushed: their ``urls`` say where they are.
+    """
+    if media_type in INDEXES:
+        return references(media_type, document)
+    layers = [layer["digest"] for layer in document.get("layers", []) if layer["mediaType"] not in NON_DISTRIBUTABLE]
+    return [document["config"]["digest"], *layers], []
 
 
 def referrer_descriptor(digest, media_type, size, document):

@@ -10,12 +10,22 @@ the spec lets a registry choose.
 import re
 
 from flask import Blueprint, Response, current_app, request, url_for
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import RequestedRangeNotSatisfiable, RequestEntityTooLarge
 from werkzeug.wsgi import wrap_file
 
 from hubserver import web
 from hubserver.accounts import DELETE, PULL, PUSH
-from hubserver.names import digest_of, digest_of_image, is_digest, is_digest_reference, is_tag
+from hubserver.names import (
+    ALGORITHMS,
+    DEFAULT_ALGORITHM,
+    algorithm_of,
+    digest_of,
+    digest_of_image,
+    is_digest,
+    is_digest_reference,
+    is_repo_name,
+    is_tag,
+)
 from hubserver.registry import auth, manifests
 from hubserver.registry.errors import RegistryError
 from hubserver.registry.links import Links
@@ -26,6 +36,7 @@ blueprint = Blueprint("registry", __name__, url_prefix="/v2")
 BLOBS_KEY = "hubserver.blobs"
 LINKS_KEY = "hubserver.links"
 API_VERSION = {"Docker-Distribution-API-Version": "registry/2.0"}
+ENDPOINT = re.compile(r"(.+?)/(?:blobs/uploads/.*|blobs/[^/]+|manifests/[^/]+|tags/list|referrers/[^/]+)", re.DOTALL)
 CONTENT_RANGE = re.compile(r"(?:bytes[ =])?(\d+)-(\d+)(?:/\d+|/\*)?")
 CHUNK = 1024 * 1024  # a request body is read this much at a time
 
@@ -76,9 +87,23 @@ def announce_version(response):
 
 
 def checked_digest(digest):
-    if not is_digest(digest):
-        raise RegistryError("DIGEST_INVALID", {"digest": digest})
-    return digest
+    """Return ``digest`` if it is one of the algorithms hubserver stores; DIGEST_INVALID otherwise.
+
+    A digest of another algorithm, well formed, is told which ones hubserver takes.
+    """
+    if is_digest(digest):
+        return digest
+    detail = {"digest": digest}
+    if is_digest_reference(digest):
+        detail["algorithms"] = list(ALGORITHMS)
+    raise RegistryError("DIGEST_INVALID", detail)
+
+
+def checked_algorithm(algorithm):
+    """Return a ``digest-algorithm`` parameter hubserver hashes with; DIGEST_INVALID naming those it does."""
+    if algorithm not in ALGORITHMS:
+        raise RegistryError("DIGEST_INVALID", {"digest-algorithm": algorithm, "algorithms": list(ALGORITHMS)})
+    return algorithm
 
 
 # The base, the catalog
@@ -172,7 +197,13 @@ def streamed(opened, digest):
     response.last_modified = opened.modified
     response.cache_control.no_cache = True
     response.set_etag(digest)
-    response = response.make_conditional(request.environ, accept_ranges=True, complete_length=opened.size)
+    try:
+        response = response.make_conditional(request.environ, accept_ranges=True, complete_length=opened.size)
+    except RequestedRangeNotSatisfiable:
+        opened.stream.close()
+        raise RegistryError(
+            "RANGE_INVALID", {"size": opened.size}, headers={"Content-Range": "bytes */%d" % opened.size}
+        ) from None
     response.headers["Docker-Content-Digest"] = digest
     return response
 
@@ -233,26 +264,41 @@ def finished(namespace, repo_name, digest):
 
 @name_route("/blobs/uploads/", ["POST"])
 def start_upload(namespace, repo_name):
-    """Open an upload, or mount a blob that exists (?mount=&from=).
+    """Open an upload; mount a blob that exists (?mount=, with or without &from=); or take a blob whole (?digest=).
 
-    A single-request upload (?digest= with the blob) is optional in the spec
-    and the CNCF registry does not take one: like it, this opens a session and
-    the client sends the blob to its Location.
+    A mount the caller may not make (the blob is in no repository it may
+    read) opens an upload instead, as the spec says. A single-request upload
+    (``?digest=`` and the blob as the body) is finished at once: 201.
     """
     user, _ = auth.authorize(namespace, repo_name, PUSH)
-    mount = request.args.get("mount")
-    if mount and is_digest(mount) and mountable(mount, request.args.get("from", "")):
+    args = request.args
+    mount = args.get("mount")
+    if mount and is_digest(mount) and mountable(mount, args.get("from")):
         web.store().link_blob(namespace, repo_name, mount)
         return finished(namespace, repo_name, mount)
-    upload = blob_store().start(owner(namespace, repo_name, user))
+    digest = args.get("digest")
+    algorithm = algorithm_of(checked_digest(digest)) if digest else args.get("digest-algorithm", DEFAULT_ALGORITHM)
+    upload = blob_store().start(owner(namespace, repo_name, user), checked_algorithm(algorithm))
+    if digest:
+        return finish_with(namespace, repo_name, upload, digest)
     return accepted(upload_headers(namespace, repo_name, upload, 0))
 
 
 def mountable(digest, source):
-    """Tell whether the caller may mount ``digest`` from the repository named ``source``: it may read it there."""
-    name = auth.normalized(source)
-    repository = None if name is None else auth.readable(*name)
-    return links().holds(repository, digest) and blob_store().size(digest) is not None
+    """Tell whether the caller may mount ``digest``: from the repository ``source``, or (None) from any.
+
+    It may if it may read a repository there that holds the blob.
+    """
+    if blob_store().size(digest) is None:
+        return False
+    if source is not None:
+        name = auth.normalized(source)
+        return name is not None and links().holds(auth.readable(*name), digest)
+    return any(
+        links().holds(auth.readable(name, repository["repo_name"]), digest)
+        for name in web.store().namespace_names()
+        for repository in web.store().list_repositories(name)
+    )
 
 
 def owner(namespace, repo_name, user):
@@ -290,12 +336,14 @@ def chunk_place():
     return start, length
 
 
-def own_upload(namespace, repo_name, upload):
-    """Check the caller may push here and opened this upload for this repository; return its size.
+def own_upload(namespace, repo_name, upload, action=PUSH):
+    """Check the caller may do ``action`` here and opened this upload for this repository; return its size.
 
-    Anyone else's, or another repository's, is an unknown upload.
+    The action is the request method's, as the CNCF registry has it: a status
+    (GET) is a pull, a cancel (DELETE) a delete, a chunk or a finish a push.
+    Anyone else's upload, or another repository's, is an unknown upload.
     """
-    user, _ = auth.authorize(namespace, repo_name, PUSH)
+    user, _ = auth.authorize(namespace, repo_name, action)
     blobs = blob_store()
     if blobs.owner(upload) != owner(namespace, repo_name, user):
         raise UploadUnknown(upload)
@@ -317,13 +365,13 @@ def finish_upload(namespace, repo_name, upload):
     digest = request.args.get("digest")
     if not digest:
         raise RegistryError("DIGEST_INVALID", {"digest": None})
-    return finish_with(namespace, repo_name, upload, digest)
+    return finish_with(namespace, repo_name, upload, checked_digest(digest))
 
 
 @name_route("/blobs/uploads/<upload>", ["GET"])
 def upload_status(namespace, repo_name, upload):
     """Tell how much of an upload has arrived."""
-    size = own_upload(namespace, repo_name, upload)
+    size = own_upload(namespace, repo_name, upload, PULL)
     response = web.no_content(204)
     response.headers.update(upload_headers(namespace, repo_name, upload, size))
     return response
@@ -332,7 +380,7 @@ def upload_status(namespace, repo_name, upload):
 @name_route("/blobs/uploads/<upload>", ["DELETE"])
 def cancel_upload(namespace, repo_name, upload):
     """Cancel an upload."""
-    own_upload(namespace, repo_name, upload)
+    own_upload(namespace, repo_name, upload, DELETE)
     blob_store().cancel(upload)
     return web.no_content(204)
 
@@ -378,15 +426,19 @@ def put_manifest(namespace, repo_name, reference):
         media_type, document = manifests.parse(data, request.headers.get("Content-Type", ""))
     except manifests.InvalidManifest as error:
         raise RegistryError("MANIFEST_INVALID", str(error)) from None
-    digest = digest_of(data)
-    tag = None if is_digest_reference(reference) else reference
-    if tag is None and reference != digest:
+    by_digest = is_digest_reference(reference)
+    algorithm = algorithm_of(checked_digest(reference)) if by_digest else DEFAULT_ALGORITHM
+    digest = digest_of(data, algorithm)
+    if by_digest and reference != digest:
         raise RegistryError("DIGEST_INVALID", {"digest": reference})
-    if tag is not None and not is_tag(tag):
-        raise RegistryError("MANIFEST_INVALID", {"tag": tag})
+    tags = request.args.getlist("tag") if by_digest else [reference]  # ?tag= only with a digest, as the spec has it
+    for tag in tags:
+        if not is_tag(tag):
+            raise RegistryError("MANIFEST_INVALID", {"tag": tag})
     check_references(repository, media_type, document)
-    blobs.put_bytes(data)
-    store.record_manifest(namespace, repo_name, {"digest": digest, "media_type": media_type, "size": len(data)}, tag)
+    blobs.put_bytes(data, algorithm)
+    manifest = {"digest": digest, "media_type": media_type, "size": len(data)}
+    store.record_manifest(namespace, repo_name, manifest, tags)
     response = web.no_content(201)
     response.headers.update(
         {
@@ -395,19 +447,24 @@ def put_manifest(namespace, repo_name, reference):
             "Content-Length": "0",
         }
     )
+    if by_digest and tags:
+        response.headers["OCI-Tag"] = ", ".join(tags)
     if "subject" in document:
         response.headers["OCI-Subject"] = document["subject"]["digest"]
     return response
 
 
 def check_references(repository, media_type, document):
-    """Raise MANIFEST_BLOB_UNKNOWN unless every blob and child manifest named is in the repository.
+    """Raise MANIFEST_BLOB_UNKNOWN unless every blob and child manifest it must name is in the repository.
 
     Only what belongs to the repository counts, as in the CNCF registry: a
     manifest cannot make another repository's blob its own by naming it.
+    With ``--sparse-manifests``, nothing it names need be there.
     """
+    if current_app.config["SPARSE_MANIFESTS"]:
+        return
     blobs = blob_store()
-    blob_digests, manifest_digests = manifests.references(media_type, document)
+    blob_digests, manifest_digests = manifests.required(media_type, document)
     held = set() if repository is None else {known["digest"] for known in repository["manifests"]}
     missing = [digest for digest in blob_digests if not links().holds(repository, digest) or blobs.size(digest) is None]
     missing += [digest for digest in manifest_digests if digest not in held]
@@ -436,11 +493,9 @@ def referrers(namespace, repo_name, digest):
     _, repository = auth.authorize(namespace, repo_name, PULL)
     blobs = blob_store()
     checked_digest(digest)
-    if repository is None:
-        raise RepositoryNotFound(namespace, repo_name)
     wanted = request.args.get("artifactType")
     found = []
-    for manifest in repository["manifests"]:
+    for manifest in () if repository is None else repository["manifests"]:  # none yet: an empty index
         _, document = manifests.parse(blobs.read(manifest["digest"]), manifest["media_type"])
         if (document.get("subject") or {}).get("digest") != digest:
             continue
@@ -458,5 +513,9 @@ def referrers(namespace, repo_name, digest):
 
 @blueprint.route("/<path:rest>", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
 def unknown_name(rest):
-    """Any other shape of name is no repository."""
-    raise RegistryError("NAME_UNKNOWN", {"name": rest})
+    """Any other shape of name: of three components or more, no repository here; breaking the grammar, invalid."""
+    found = ENDPOINT.fullmatch(rest)
+    name = found.group(1) if found else rest
+    if found and not all(is_repo_name(component) for component in name.split("/")):
+        raise RegistryError("NAME_INVALID", {"name": name})
+    raise RegistryError("NAME_UNKNOWN", {"name": name})

@@ -91,8 +91,8 @@ class BlobBackend(Protocol):
     def read(self, digest):
         """Return a stored blob's bytes (for manifests, which are small)."""
 
-    def put_bytes(self, data):
-        """Store small bytes as a blob; return their digest."""
+    def put_bytes(self, data, algorithm="sha256"):
+        """Store small bytes as a blob, by their digest in ``algorithm``; return that digest."""
 
     def delete(self, digest):
         """Remove a blob; tell whether there was one."""
@@ -100,8 +100,11 @@ class BlobBackend(Protocol):
     def digests(self):
         """Yield the digest of every stored blob (for gc)."""
 
-    def start(self, owner=None):
-        """Open an upload session for ``owner`` (text: who opened it, for what); return its id."""
+    def start(self, owner=None, algorithm="sha256"):
+        """Open an upload session for ``owner`` (text: who opened it, for what), hashed in ``algorithm``; return its id.
+
+        A finish with a digest of another algorithm of ``names.ALGORITHMS`` works too (the bytes are hashed again).
+        """
 
     def owner(self, upload):
         """Return the owner an upload was opened for, or None (no such upload, or none given)."""

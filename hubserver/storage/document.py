@@ -13,7 +13,7 @@ of the later keys' contents, and written back as format 3.
 import json
 
 from hubserver.clock import is_timestamp
-from hubserver.names import TEXT_LIMITS, is_digest, is_image_id, is_namespace, is_repo_path, is_tag
+from hubserver.names import TEXT_LIMITS, is_digest, is_namespace, is_repo_path, is_stored_image_id, is_tag
 from hubserver.storage.errors import CorruptNamespace
 
 FORMAT = 3
@@ -274,7 +274,7 @@ def _check_tags(raw_tags, where):
         _require_keys(raw, TAG_KEYS, here)
         if not is_tag(raw["tag"]) or raw["tag"] in seen:
             raise BrokenDocument("%s.tag %r is not a valid, unique tag" % (here, raw["tag"]))
-        if not is_image_id(raw["image_id"]):
+        if not is_stored_image_id(raw["image_id"]):
             raise BrokenDocument("%s.image_id %r is not 64 lowercase hex digits" % (here, raw["image_id"]))
         seen.add(raw["tag"])
         tags.append({"tag": raw["tag"], "image_id": raw["image_id"]})

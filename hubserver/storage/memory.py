@@ -5,14 +5,13 @@ written to disk at all. It keeps every promise of ``storage.backend`` within
 one process; its locks are threading locks, with the same timeouts.
 """
 
-import hashlib
 import io
 import threading
 import time
 import uuid
 from contextlib import ExitStack, contextmanager
 
-from hubserver.names import digest_of, digest_of_image, is_digest
+from hubserver.names import DEFAULT_ALGORITHM, algorithm_of, digest_of, digest_of_hash, hasher, is_digest
 from hubserver.storage.backend import OpenBlob
 from hubserver.storage.errors import (
     DigestMismatch,
@@ -77,10 +76,10 @@ class MemoryNamespaces:
 class _Upload:
     """An upload session in memory: its bytes, owner, hash so far, and the lock of the request writing it."""
 
-    def __init__(self, owner):
+    def __init__(self, owner, algorithm):
         self.owner = owner
         self.data = bytearray()
-        self.hasher = hashlib.sha256()
+        self.hasher = hasher(algorithm)
         self.lock = threading.Lock()
         self.open = True
 
@@ -110,8 +109,8 @@ class MemoryBlobs:
     def read(self, digest):
         return self._blobs[digest][0]
 
-    def put_bytes(self, data):
-        digest = digest_of(data)
+    def put_bytes(self, data, algorithm=DEFAULT_ALGORITHM):
+        digest = digest_of(data, algorithm)
         self._blobs.setdefault(digest, (bytes(data), time.time()))
         return digest
 
@@ -123,9 +122,9 @@ class MemoryBlobs:
 
     # Uploads
 
-    def start(self, owner=None):
+    def start(self, owner=None, algorithm=DEFAULT_ALGORITHM):
         upload = str(uuid.uuid4())
-        self._uploads[upload] = _Upload(owner)
+        self._uploads[upload] = _Upload(owner, algorithm)
         return upload
 
     def owner(self, upload):
@@ -177,15 +176,22 @@ class MemoryBlobs:
         if not is_digest(digest):
             raise DigestMismatch(digest)
         with self._writing(upload) as found:
-            before, hasher = len(found.data), found.hasher
+            before, hashed = len(found.data), found.hasher
             self._append(found, chunks, start, length)
-            if digest_of_image(found.hasher.hexdigest()) != digest:
+            if digest_of_hash(self._hash_in(found, algorithm_of(digest))) != digest:
                 del found.data[before:]  # the upload as it was, for the client to retry
-                found.hasher = hasher
+                found.hasher = hashed
                 raise DigestMismatch(digest)
             self._blobs.setdefault(digest, (bytes(found.data), time.time()))
             self._close(upload, found)
         return digest
+
+    @staticmethod
+    def _hash_in(found, algorithm):
+        """Return a hash of an upload's bytes in ``algorithm``: its own, or one made again for another."""
+        if found.hasher.name == algorithm:
+            return found.hasher.copy()
+        return hasher(algorithm, found.data)
 
     def cancel(self, upload):
         try:

@@ -256,15 +256,15 @@ class Edits:
 
     # Pushes through /v2/: a repository that does not exist yet is made by its first blob or manifest.
 
-    def record_manifest(self, namespace, repo_name, manifest, tag=None):
-        """Keep a pushed manifest ({digest, media_type, size}); with ``tag``, point the tag at it (a push)."""
+    def record_manifest(self, namespace, repo_name, manifest, tags=()):
+        """Keep a pushed manifest ({digest, media_type, size}); point each of ``tags`` at it (each a push)."""
 
         def record(repositories):
             repository = self._pushed_to(repositories, repo_name)
             if all(known["digest"] != manifest["digest"] for known in repository["manifests"]):
                 repository = {**repository, "manifests": [*repository["manifests"], dict(manifest)]}
             repositories[repo_name] = repository
-            if tag:
+            for tag in tags:
                 self._tag_in(repositories, namespace, repo_name, tag, image_id_of(manifest["digest"]))
 
         return Edit(namespace, repo_name, record)

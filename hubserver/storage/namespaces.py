@@ -96,14 +96,14 @@ class NamespaceStore:
         """Count a pull: ``download`` up by one, ``pulled_at`` now; ``updated`` stays."""
         self._apply(self._edits.count_pull(namespace, repo_name))
 
-    def record_manifest(self, namespace, repo_name, manifest, tag=None):
-        """Keep a pushed manifest ({digest, media_type, size}); with ``tag``, point the tag at it.
+    def record_manifest(self, namespace, repo_name, manifest, tags=()):
+        """Keep a pushed manifest ({digest, media_type, size}); point each of ``tags`` at it.
 
         A repository that does not exist yet is created (public, empty
-        description), as hosted hubs do on a push. A push by tag counts as a
-        push of that tag.
+        description), as hosted hubs do on a push. Each tag counts as a push
+        of that tag.
         """
-        self._apply(self._edits.record_manifest(namespace, repo_name, manifest, tag))
+        self._apply(self._edits.record_manifest(namespace, repo_name, manifest, tags))
 
     def link_blob(self, namespace, repo_name, digest):
         """Record that the blob ``digest`` was uploaded or mounted into a repository (made if need be)."""

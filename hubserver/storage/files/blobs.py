@@ -1,7 +1,8 @@
 """The blobs of a data directory, content-addressed, and the uploads that fill it.
 
-A blob lives at ``<data-dir>/_blobs/sha256/<2 hex>/<64 hex>``, named by the
-sha256 of its bytes. It is hashed while it streams in, checked against the
+A blob lives at ``<data-dir>/_blobs/<algorithm>/<2 hex>/<hex>``, named by
+the digest of its bytes: sha256 (64 hex digits), or sha512 (128) where the
+client names one. It is hashed while it streams in, checked against the
 digest the client names, then renamed into place: a blob file is whole or
 absent. An unfinished upload lives at ``<data-dir>/_uploads/<uuid>``, with
 who opened it, for which repository, in ``<uuid>.owner``, and the lock that
@@ -15,14 +16,22 @@ its acknowledged chunks. Nothing here holds a blob in memory: bytes move in
 chunks of CHUNK.
 """
 
-import hashlib
 import os
 import threading
 import time
 import uuid
 from contextlib import ExitStack, contextmanager
 
-from hubserver.names import digest_of, digest_of_image, image_id_of, is_digest
+from hubserver.names import (
+    ALGORITHMS,
+    DEFAULT_ALGORITHM,
+    algorithm_of,
+    digest_of,
+    digest_of_hash,
+    hasher,
+    image_id_of,
+    is_digest,
+)
 from hubserver.storage.backend import OpenBlob
 from hubserver.storage.errors import DigestMismatch, PartialWrite, RangeMismatch, TooLarge, UploadBusy, UploadUnknown
 from hubserver.storage.files.durable import AppendFile, fsync_folder, remove
@@ -40,11 +49,12 @@ class FileBlobs:
 
     def __init__(self, data_dir, max_size, lock_timeout=10.0, sync=True):
         self.sync = sync
-        self.blobs = os.path.join(data_dir, "_blobs", "sha256")
+        self.blobs = os.path.join(data_dir, "_blobs")
         self.uploads = os.path.join(data_dir, "_uploads")
         self.max_size = max_size
         self.lock_timeout = lock_timeout
-        self._hashes = {}  # upload id -> (size hashed, sha256 so far), in this process
+        self._hashes = {}  # upload id -> (size hashed, hash so far), in this process
+        self._algorithms = {}  # upload id -> the algorithm it is hashed with as it arrives, if not the default
         self._lock = threading.Lock()
 
     # Blobs
@@ -52,9 +62,9 @@ class FileBlobs:
     def _path(self, digest):
         """Return the file of a blob (which may not exist); ValueError for a bad digest."""
         if not is_digest(digest):
-            raise ValueError("not a sha256 digest: %r" % (digest,))
+            raise ValueError("not a digest of %s: %r" % (", ".join(ALGORITHMS), digest))
         hexdigest = image_id_of(digest)
-        return os.path.join(self.blobs, hexdigest[:2], hexdigest)
+        return os.path.join(self.blobs, algorithm_of(digest), hexdigest[:2], hexdigest)
 
     def open(self, digest):
         """Return an OpenBlob of a stored blob, or None."""
@@ -77,11 +87,11 @@ class FileBlobs:
         with open(self._path(digest), "rb") as stream:
             return stream.read()
 
-    def put_bytes(self, data):
+    def put_bytes(self, data, algorithm=DEFAULT_ALGORITHM):
         """Store small bytes (a manifest) as a blob; return its digest. A failure leaves no session behind."""
-        upload = self.start()
+        upload = self.start(algorithm=algorithm)
         try:
-            return self.finish(upload, digest_of(data), [data])
+            return self.finish(upload, digest_of(data, algorithm), [data])
         except BaseException:
             self.cancel(upload)
             raise
@@ -91,13 +101,13 @@ class FileBlobs:
         return remove(self._path(digest), sync=False)
 
     def digests(self):
-        """Yield the digest of every blob stored."""
-        if not os.path.isdir(self.blobs):
-            return
-        for prefix in sorted(os.listdir(self.blobs)):
-            for name in sorted(os.listdir(os.path.join(self.blobs, prefix))):
-                if is_digest(digest_of_image(name)):
-                    yield digest_of_image(name)
+        """Yield the digest of every blob stored, by algorithm."""
+        for algorithm in ALGORITHMS:
+            folder = os.path.join(self.blobs, algorithm)
+            for prefix in sorted(os.listdir(folder)) if os.path.isdir(folder) else ():
+                for name in sorted(os.listdir(os.path.join(folder, prefix))):
+                    if is_digest("%s:%s" % (algorithm, name)):
+                        yield "%s:%s" % (algorithm, name)
 
     # Uploads
 
@@ -107,8 +117,12 @@ class FileBlobs:
         except ValueError:
             raise UploadUnknown(upload) from None
 
-    def start(self, owner=None):
-        """Open an upload session for ``owner`` (text naming who opened it, for what); return its id."""
+    def start(self, owner=None, algorithm=DEFAULT_ALGORITHM):
+        """Open an upload session for ``owner`` (text naming who opened it, for what); return its id.
+
+        Its bytes are hashed with ``algorithm`` as they arrive; a finish with a
+        digest of another algorithm hashes the upload again.
+        """
         self.expire_uploads()
         upload = str(uuid.uuid4())
         os.makedirs(self.uploads, exist_ok=True)  # made on first use: a hub-API user never sees it
@@ -121,6 +135,9 @@ class FileBlobs:
         except BaseException:
             _remove_with_sidecars(path)  # a session refused leaves no file
             raise
+        if algorithm != DEFAULT_ALGORITHM:
+            with self._lock:
+                self._algorithms[upload] = algorithm
         return upload
 
     def owner(self, upload):
@@ -193,17 +210,21 @@ class FileBlobs:
             hasher.update(chunk)
             yield chunk
 
-    def _hasher(self, upload, path, size):
-        """Return (bytes hashed, hash) of an upload, hashing its file again if another process wrote it."""
+    def _hasher(self, upload, path, size, algorithm=None):
+        """Return (bytes hashed, hash) of an upload, in ``algorithm`` (None: the upload's own).
+
+        Its file is hashed again if another process wrote it, or for another algorithm.
+        """
         with self._lock:
             known = self._hashes.get(upload)
-        if known is not None and known[0] == size:
+            algorithm = algorithm or self._algorithms.get(upload, DEFAULT_ALGORITHM)
+        if known is not None and known[0] == size and known[1].name == algorithm:
             return known[0], known[1].copy()
-        hasher = hashlib.sha256()
+        hash_ = hasher(algorithm)
         with open(path, "rb") as stream:
             for chunk in iter(lambda: stream.read(CHUNK), b""):
-                hasher.update(chunk)
-        return size, hasher
+                hash_.update(chunk)
+        return size, hash_
 
     def finish(self, upload, digest, chunks=(), start=None, length=None):
         """Add a last chunk to an upload (as ``append``), check it against ``digest`` and make it that blob.
@@ -221,8 +242,8 @@ class FileBlobs:
             size = self._append(upload, path, chunks, start, length)
             target = self._path(digest)
             try:
-                _, hasher = self._hasher(upload, path, size)
-                if digest_of_image(hasher.hexdigest()) != digest:
+                _, hash_ = self._hasher(upload, path, size, algorithm_of(digest))
+                if digest_of_hash(hash_) != digest:
                     raise DigestMismatch(digest)
                 self._make_folder(os.path.dirname(target))
             except BaseException:
@@ -242,8 +263,9 @@ class FileBlobs:
             raise PartialWrite(error) from error
 
     def _make_folder(self, folder):
-        """Make a blob folder, durably, if it is not there."""
+        """Make a blob folder (and its algorithm's, the first time), durably, if it is not there."""
         if not os.path.isdir(folder):
+            self._make_folder(os.path.dirname(folder))
             os.makedirs(folder, exist_ok=True)
             if self.sync:
                 fsync_folder(os.path.dirname(folder))
@@ -267,6 +289,7 @@ class FileBlobs:
     def _remove(self, upload):
         with self._lock:
             self._hashes.pop(upload, None)
+            self._algorithms.pop(upload, None)
         return _remove_with_sidecars(self._upload_path(upload))
 
     def cancel_uploads(self, prefix=None):

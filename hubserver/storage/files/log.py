@@ -29,7 +29,7 @@ import re
 import zlib
 
 from hubserver.clock import is_timestamp
-from hubserver.names import is_image_id, is_repo_path, is_tag
+from hubserver.names import is_repo_path, is_stored_image_id, is_tag
 from hubserver.storage import document
 from hubserver.storage.errors import CorruptNamespace
 
@@ -174,7 +174,7 @@ def _is_tag_push(namespace, push):
         and sorted(push) == sorted(TAG_PUSH_KEYS)
         and is_repo_path(namespace, push["repo_name"])
         and is_tag(push["tag"])
-        and is_image_id(push["image_id"])
+        and is_stored_image_id(push["image_id"])
         and is_timestamp(push["pushed_at"])
     )
 
