@@ -2,13 +2,15 @@
 
 import hashlib
 import json
+import subprocess
+import sys
 
 import pytest
 from test_registry_http import errors_of, image_manifest, push_blob, put_manifest
 
 import hubserver
 
-from helpers import OCI_MANIFEST, digest_of
+from helpers import OCI_MANIFEST, PROJECT, digest_of
 
 NON_DISTRIBUTABLE = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"
 EMPTY_INDEX = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []}
@@ -151,3 +153,23 @@ def test_a_range_past_the_end_of_a_blob_is_a_416_saying_its_size(client):
     assert answer.headers["Content-Range"] == "bytes */10"
     with client.get("/v2/madams/app/blobs/" + digest, headers={"Range": "bytes=4-8"}) as part:
         assert (part.status_code, part.data) == (206, b"bytes")
+
+
+def test_gc_and_the_state_export_handle_sha512_blobs_and_manifests(data_dir, client):
+    data = image_manifest(client, "madams/app")
+    assert put_manifest(client, "madams/app", sha512_of(data) + "?tag=v1", data).status_code == 201
+    orphan = client.post("/v2/madams/app/blobs/uploads/?digest=" + sha512_of(b"orphan"), data=b"orphan")
+    assert client.delete("/v2/madams/app/blobs/" + sha512_of(b"orphan")).status_code == 202
+    assert orphan.status_code == 201
+    result = subprocess.run(
+        [sys.executable, str(PROJECT / "hubserver.py"), "gc", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == "removed 1 unreferenced blob(s), 6 bytes"
+    state = client.get("/_hub/state").get_json()
+    assert client.put("/_hub/state", json=state).status_code == 204
+    with client.get("/v2/madams/app/manifests/v1") as pulled:
+        assert (pulled.data, pulled.headers["Docker-Content-Digest"]) == (data, sha512_of(data))
+    assert errors_of(client.get("/v2/madams/app/blobs/" + sha512_of(b"orphan"))) == ["BLOB_UNKNOWN"]
