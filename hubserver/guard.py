@@ -8,7 +8,7 @@ Blob uploads and multipart bodies are bytes, not text, and are not looked at.
 
 from flask import request
 
-from hubserver import limits, text
+from hubserver import limits, routes, text
 from hubserver.errors import AnswerError
 from hubserver.v1.bodies import FORM_TYPES, JSON_TYPE
 
@@ -30,8 +30,8 @@ def refuse_bad_text():
     environ = request.environ
     if "%" in environ.get("QUERY_STRING", "") or not _ascii_only(environ):  # the usual request: nothing to see
         _refuse_bad_head(environ)
-    if not limits.has_body(environ):
-        return
+    if not limits.has_body(environ) or routes.carries_bytes(request.path):
+        return  # no body, or a blob's bytes, whatever its Content-Type says
     mimetype = request.mimetype
     if (
         mimetype not in (JSON_TYPE, FORM_TYPES[0])

@@ -50,6 +50,11 @@ def route_of(path):
     return ELSEWHERE
 
 
+def carries_bytes(path):
+    """Tell whether a path's body is a blob's bytes, whatever its Content-Type says: never parsed or kept as text."""
+    return route_of(path).kind == BLOB_UPLOAD
+
+
 def surface_of(path):
     """Return the surface a URL path belongs to: REGISTRY, CONTROLS, PAGES or HUB_API."""
     return route_of(path).surface

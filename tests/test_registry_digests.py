@@ -173,3 +173,14 @@ def test_gc_and_the_state_export_handle_sha512_blobs_and_manifests(data_dir, cli
     with client.get("/v2/madams/app/manifests/v1") as pulled:
         assert (pulled.data, pulled.headers["Docker-Content-Digest"]) == (data, sha512_of(data))
     assert errors_of(client.get("/v2/madams/app/blobs/" + sha512_of(b"orphan"))) == ["BLOB_UNKNOWN"]
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "application/json", "text/plain"])
+def test_a_blob_is_its_bytes_whatever_content_type_the_client_sends(client, content_type):
+    data = b"\xff not text, not a form"
+    single_post = "/v2/madams/app/blobs/uploads/?digest=" + sha512_of(data)
+    single = client.post(single_post, data=data, content_type=content_type)
+    path = location_path(client.post("/v2/madams/app/blobs/uploads/"))
+    chunk = client.patch(path, data=data, content_type=content_type)
+    finished = client.put(path + "?digest=" + digest_of(data + data), data=data, content_type=content_type)
+    assert (single.status_code, chunk.status_code, finished.status_code) == (201, 202, 201)

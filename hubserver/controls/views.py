@@ -110,7 +110,7 @@ def note_status(response):
 
 def _small_body(current, environ):
     """Return the raw JSON or form body if there is one of at most BODY_LIMIT bytes; else None."""
-    if not limits.has_body(environ) or current.mimetype not in JOURNALED_TYPES:
+    if not limits.has_body(environ) or current.mimetype not in JOURNALED_TYPES or routes.carries_bytes(current.path):
         return None  # nothing, or not kept anyway; and a blob upload's stream is the view's to read
     length = environ.get("CONTENT_LENGTH")
     chunked = environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
