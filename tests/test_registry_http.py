@@ -221,6 +221,10 @@ def test_names_of_the_spec_grammar_are_pushed_and_listed_under_v1_too(client):
         assert pulled.data == b"x"
     assert [item["repo_name"] for item in client.get("/v1/repositories/alice/").get_json()["results"]] == ["o"]
     assert client.get("/v1/repositories/a__b/c--d").get_json()["repo_name"] == "c--d"
+    assert client.patch("/v1/repositories/alice/o", json={"description": "one letter"}).status_code == 200
+    assert client.put("/v1/repositories/a__b/c--d/tags/v1", json={"image_id": "a" * 64}).status_code in (200, 201)
+    assert client.get("/v1/repositories/a__b/c--d/tags/v1").get_json()["image_id"] == "a" * 64
+    assert client.delete("/v1/repositories/x/y.z").status_code == 204
     created = client.post("/v1/repositories/alice/", json={"repo_name": "o2"})
     refused = client.post("/v1/repositories/a__b/", json={"repo_name": "new"})  # the seed's rule for new names
     assert (created.status_code, refused.status_code) == (201, 400)
