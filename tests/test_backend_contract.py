@@ -29,7 +29,7 @@ from hubserver.storage import (
     document,
     open_storage,
 )
-from hubserver.storage.model import Edit
+from hubserver.storage.model import Edit, manifest_of
 
 from helpers import digest_of
 
@@ -231,7 +231,8 @@ def test_a_push_makes_its_repository_once_and_links_what_it_pushed(store, reader
     repository = reader.get_repository("madams", "pushed")
     assert (repository["blobs"], repository["manifests"]) == ([digest], [manifest])
     assert repository["tags"] == [{"tag": "latest", "image_id": IMAGE_B}]
-    assert reader.manifest("madams", "pushed", "latest") == reader.manifest("madams", "pushed", manifest["digest"])
+    pushed = reader.get_repository("madams", "pushed")
+    assert manifest_of(pushed, "madams", "latest") == manifest_of(pushed, "madams", manifest["digest"]) == manifest
     assert store.unlink_blob("madams", "pushed", digest) is True
     assert store.unlink_blob("madams", "pushed", digest) is False
     store.delete_manifest("madams", "pushed", manifest["digest"])

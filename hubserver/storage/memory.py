@@ -62,15 +62,19 @@ class MemoryNamespaces:
     def close(self):
         """Nothing to finish: the namespaces go with the process."""
 
-    @contextmanager
     def _holding(self, namespace):
-        lock = self._locks[namespace]
-        if not lock.acquire(timeout=self.lock_timeout):
-            raise NamespaceBusy(namespace, self.lock_timeout)
-        try:
-            yield
-        finally:
-            lock.release()
+        return _held(self._locks[namespace], self.lock_timeout, lambda: NamespaceBusy(namespace, self.lock_timeout))
+
+
+@contextmanager
+def _held(lock, timeout, refusal):
+    """Hold ``lock``; raise what ``refusal()`` makes if it is not had within ``timeout`` seconds."""
+    if not lock.acquire(timeout=timeout):
+        raise refusal()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 class _Upload:
@@ -143,14 +147,10 @@ class MemoryBlobs:
         found = self._uploads.get(upload)
         if found is None:
             raise UploadUnknown(upload)
-        if not found.lock.acquire(timeout=self.lock_timeout):
-            raise UploadBusy(upload, self.lock_timeout)
-        try:
+        with _held(found.lock, self.lock_timeout, lambda: UploadBusy(upload, self.lock_timeout)):
             if not found.open:  # finished or cancelled by the request waited for
                 raise UploadUnknown(upload)
             yield found
-        finally:
-            found.lock.release()
 
     def append(self, upload, chunks, start=None, length=None):
         with self._writing(upload) as found:
@@ -162,14 +162,14 @@ class MemoryBlobs:
             raise RangeMismatch(size)
         if length is not None and size + length > self.max_size:
             raise TooLarge(self.max_size)
-        hasher, added = found.hasher.copy(), bytearray()
+        hash_, added = found.hasher.copy(), bytearray()
         for chunk in chunks:
             if size + len(added) + len(chunk) > self.max_size:
                 raise TooLarge(self.max_size)
-            hasher.update(chunk)
+            hash_.update(chunk)
             added += chunk
         found.data += added  # all or nothing: only once every chunk has arrived
-        found.hasher = hasher
+        found.hasher = hash_
         return len(found.data)
 
     def finish(self, upload, digest, chunks=(), start=None, length=None):

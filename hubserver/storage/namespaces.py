@@ -8,9 +8,7 @@ a namespace holds nothing, and cannot be changed.
 from hubserver.names import is_namespace
 from hubserver.storage import document, model
 from hubserver.storage.files import FileNamespaces
-from hubserver.storage.model import EMPTY, UPDATABLE_FIELDS
-
-__all__ = ["UPDATABLE_FIELDS", "NamespaceStore"]
+from hubserver.storage.model import EMPTY
 
 
 class NamespaceStore:
@@ -53,10 +51,6 @@ class NamespaceStore:
     def get_tag(self, namespace, repo_name, tag):
         """Return one tag; TagNotFound if the repository has no such tag."""
         return model.tag_of(self._repositories(namespace).by_name, namespace, repo_name, tag)
-
-    def manifest(self, namespace, repo_name, reference):
-        """Return the manifest a tag or a digest names; ManifestNotFound if there is none."""
-        return model.manifest_of(self.get_repository(namespace, repo_name), namespace, reference)
 
     def namespace_names(self):
         """Return the names of the namespaces that exist, sorted."""

@@ -98,6 +98,15 @@ def _bytes_of(path):
         return None
 
 
+def _applied(namespace, repositories, records):
+    """Return ``repositories`` with the log ``records`` applied to a copy of their mapping (themselves for none)."""
+    if not records:
+        return repositories
+    by_name = dict(repositories.by_name)
+    log.apply(namespace, by_name, records)
+    return Repositories(by_name)
+
+
 def _read_at(fd, length, mark):
     """Return the bytes of an open log from where ``mark`` would start, one more than it if there are."""
     return os.pread(fd, len(mark) + 1, length - len(mark))
@@ -206,12 +215,7 @@ class NamespaceFiles:
         for record in tail.records:
             if record["after"] != known.snapshot_id:
                 raise CorruptNamespace(namespace, "its log has a record that follows another snapshot")
-        repositories = known.repositories
-        if tail.records:
-            by_name = dict(repositories.by_name)
-            log.apply(namespace, by_name, tail.records)
-            repositories = Repositories(by_name)
-        return known.with_log(repositories, tail)
+        return known.with_log(_applied(namespace, known.repositories, tail.records), tail)
 
     def _load(self, namespace):
         """Read the log, then the snapshot, then the whole log: the namespace's state from scratch."""
@@ -249,12 +253,7 @@ class NamespaceFiles:
         if len(afters) > 1:
             raise CorruptNamespace(namespace, "its log follows more than one snapshot")
         if not tail.records or afters == {version.snapshot_id}:
-            repositories = version.repositories
-            if tail.records:
-                by_name = dict(repositories.by_name)
-                log.apply(namespace, by_name, tail.records)
-                repositories = Repositories(by_name)
-            return version.with_log(repositories, tail)
+            return version.with_log(_applied(namespace, version.repositories, tail.records), tail)
         if version.snapshot_id is not None and tail.records[-1].get("compacted") == version.snapshot_id:
             stale = version.with_log(version.repositories, tail)
             stale.records, stale.stale_log = 0, True  # a compaction's: all of it is in the snapshot already
