@@ -136,7 +136,7 @@ def send(base_url, method, path, body=None, headers=None, connection=None):
             connection.close()
 
 
-def file_repository(name, stamp, file_format=3, **fields):
+def file_repository(name, stamp, file_format=4, **fields):
     """Return a new repository as a namespace file of ``file_format`` holds it, made at ``stamp``, with ``fields``."""
     repository = {
         "repo_name": name,
@@ -158,6 +158,8 @@ def file_repository(name, stamp, file_format=3, **fields):
         repository["manifests"] = []
     if file_format >= 3:
         repository["blobs"] = []
+    if file_format >= 4:
+        repository["fetched_tags"] = []
     repository.update(fields)
     return repository
 

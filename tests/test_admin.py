@@ -12,7 +12,7 @@ IMAGE = "a" * 64
 STAMP = "2015-06-07T10:41:31.882Z"
 
 
-def namespace_document(namespace, *names, file_format=3, **fields):
+def namespace_document(namespace, *names, file_format=4, **fields):
     repositories = [file_repository(name, STAMP, file_format, **fields) for name in names]
     return {"format": file_format, "namespace": namespace, "repositories": repositories}
 

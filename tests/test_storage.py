@@ -57,17 +57,18 @@ FILE_KEYS = [
     "starred_by",
     "manifests",
     "blobs",
+    "fetched_tags",
 ]
 
 
-def test_the_file_is_format_3_indented_by_two_spaces_in_key_order(store, tmp_path):
+def test_the_file_is_format_4_indented_by_two_spaces_in_key_order(store, tmp_path):
     store.create_repository("madams", "repo")
     store.put_tag("madams", "repo", "latest", IMAGE_A)
     store.backend.compact("madams")
     text = (tmp_path / "madams.json").read_text("utf-8")
     parsed = json.loads(text)
     assert list(parsed) == ["format", "namespace", "repositories"]
-    assert (parsed["format"], parsed["namespace"]) == (3, "madams")
+    assert (parsed["format"], parsed["namespace"]) == (4, "madams")
     assert list(parsed["repositories"][0]) == FILE_KEYS
     assert list(parsed["repositories"][0]["tags"][0]) == ["tag", "image_id"]
     assert text == json.dumps(parsed, indent=2, ensure_ascii=False) + "\n"
@@ -132,9 +133,10 @@ def test_a_hand_written_file_in_any_key_order_is_read_and_rewritten_in_order(sto
     store.update_repository("madams", "test", description="changed")
     store.backend.compact("madams")
     rewritten = json.loads((tmp_path / "madams.json").read_text())
-    assert rewritten["format"] == 3  # a format 1 file is written back as format 3
+    assert rewritten["format"] == 4  # a format 1 file is written back as format 4
     assert list(rewritten["repositories"][0]) == list(document.REPOSITORY_KEYS)
-    assert rewritten["repositories"][0]["manifests"] == rewritten["repositories"][0]["blobs"] == []
+    written = rewritten["repositories"][0]
+    assert written["manifests"] == written["blobs"] == written["fetched_tags"] == []
     assert rewritten["repositories"][0]["download"] == 103
 
 
@@ -157,7 +159,17 @@ BROKEN_FILES = {
     "a list": b"[]",
     "format 2 without manifests": json.dumps({**hand_written(), "format": 2}).encode(),
     "format 3 without blobs": json.dumps({**hand_written(manifests=[]), "format": 3}).encode(),
-    "format 4": json.dumps({**hand_written(), "format": 4}).encode(),
+    "format 5": json.dumps({**hand_written(), "format": 5}).encode(),
+    "format 3 with fetched tags": json.dumps(
+        {**hand_written(manifests=[], blobs=[], fetched_tags=[]), "format": 3}
+    ).encode(),
+    "format 4 without fetched tags": json.dumps({**hand_written(manifests=[], blobs=[]), "format": 4}).encode(),
+    "a fetched tag the repository lacks": json.dumps(
+        {**hand_written(manifests=[], blobs=[], fetched_tags=["other"]), "format": 4}
+    ).encode(),
+    "a fetched tag twice": json.dumps(
+        {**hand_written(manifests=[], blobs=[], fetched_tags=["latest", "latest"]), "format": 4}
+    ).encode(),
     "format 2 with blobs": json.dumps({**hand_written(manifests=[], blobs=[]), "format": 2}).encode(),
     "bad blob": json.dumps({**hand_written(manifests=[], blobs=["sha256:x"]), "format": 3}).encode(),
     "a blob twice": json.dumps({**hand_written(manifests=[], blobs=["sha256:" + "a" * 64] * 2), "format": 3}).encode(),
@@ -234,3 +246,30 @@ def test_names_that_are_no_namespace_never_become_paths(store):
     for name in ["..", "../x", "a/b", "x\x00", "_hub", "A"]:
         with pytest.raises(ValueError):
             store.backend.path(name)
+
+
+# The upstream's tags (format 4): what the mirror fetched follows the upstream until it is pushed here
+
+FETCHED = {"digest": "sha256:" + IMAGE_A, "media_type": "application/vnd.oci.image.manifest.v1+json", "size": 2}
+
+
+def test_a_fetched_tag_is_kept_as_the_upstreams_and_read_back(store, reader):
+    store.record_fetched("library", "alpine", FETCHED, "latest")
+    repository = reader.get_repository("library", "alpine")
+    assert (repository["tags"], repository["fetched_tags"]) == ([{"tag": "latest", "image_id": IMAGE_A}], ["latest"])
+    assert repository["manifests"] == [FETCHED]
+
+
+def test_a_fetched_tag_pushed_here_or_deleted_is_no_longer_the_upstreams(store, reader):
+    store.record_fetched("library", "alpine", FETCHED, "latest")
+    store.record_fetched("library", "alpine", FETCHED, "edge")
+    store.put_tag("library", "alpine", "latest", IMAGE_B)
+    assert reader.get_repository("library", "alpine")["fetched_tags"] == ["edge"]
+    store.delete_tag("library", "alpine", "edge")
+    assert reader.get_repository("library", "alpine")["fetched_tags"] == []
+
+
+def test_deleting_a_fetched_manifest_forgets_its_tags_as_the_upstreams(store, reader):
+    store.record_fetched("library", "alpine", FETCHED, "latest")
+    store.delete_manifest("library", "alpine", FETCHED["digest"])
+    assert reader.get_repository("library", "alpine")["fetched_tags"] == []

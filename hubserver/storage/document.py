@@ -1,4 +1,4 @@
-"""The namespace file, format 3: how it is written, and how it is read and checked.
+"""The namespace file, format 4: how it is written, and how it is read and checked.
 
 A reader accepts any key order (people write fixtures by hand) but checks the
 structure, the types and the names, and never guesses: a file that breaks a
@@ -6,8 +6,10 @@ rule is reported as corrupt. The writer always writes keys in the order below.
 
 Format 2 added to each repository the manifests pushed to it through /v2/,
 after ``starred_by``; format 3 adds after them ``blobs``, the digests of the
-blobs uploaded or mounted into it. An earlier format is read as one with none
-of the later keys' contents, and written back as format 3.
+blobs uploaded or mounted into it; format 4 adds ``fetched_tags``, the tags
+that the mirror (``--upstream``) fetched and keeps in step with the upstream.
+An earlier format is read as one with none of the later keys' contents, and
+written back as format 4.
 """
 
 import json
@@ -16,8 +18,8 @@ from hubserver.clock import is_timestamp
 from hubserver.names import TEXT_LIMITS, is_digest, is_namespace, is_repo_path, is_stored_image_id, is_tag
 from hubserver.storage.errors import CorruptNamespace
 
-FORMAT = 3
-READABLE_FORMATS = (1, 2, 3)
+FORMAT = 4
+READABLE_FORMATS = (1, 2, 3, 4)
 DOCUMENT_KEYS = ("format", "namespace", "repositories")
 TAG_KEYS = ("tag", "image_id")
 MANIFEST_KEYS = ("digest", "media_type", "size")
@@ -58,10 +60,11 @@ REPOSITORY_CHECKS = {
     "starred_by": None,
     "manifests": None,
     "blobs": None,
+    "fetched_tags": None,
 }
 REPOSITORY_KEYS = tuple(REPOSITORY_CHECKS)
 # The keys each format has: every format adds keys after those of the one before.
-FORMAT_KEYS = {1: REPOSITORY_KEYS[:-2], 2: REPOSITORY_KEYS[:-1], 3: REPOSITORY_KEYS}
+FORMAT_KEYS = {1: REPOSITORY_KEYS[:-3], 2: REPOSITORY_KEYS[:-2], 3: REPOSITORY_KEYS[:-1], 4: REPOSITORY_KEYS}
 
 
 def new_repository(repo_name, created, description="", full_description="", is_public=True):
@@ -83,6 +86,7 @@ def new_repository(repo_name, created, description="", full_description="", is_p
         "starred_by": [],
         "manifests": [],
         "blobs": [],
+        "fetched_tags": [],
     }
 
 
@@ -90,7 +94,8 @@ def with_tag(repository, tag, image_id, stamp):
     """Return ``repository`` with ``tag`` at ``image_id``, pushed and updated at ``stamp``, and whether the tag is new.
 
     A push counts: ``upload`` goes up by one. The tag keeps its place, or a new
-    one comes last. The one rule, for a change and for its log record alike.
+    one comes last; pushed here, it is no longer the upstream's to move
+    (``fetched_tags``). The one rule, for a change and for its log record alike.
     """
     entry = {"tag": tag, "image_id": image_id}
     tags = list(repository["tags"])
@@ -101,6 +106,8 @@ def with_tag(repository, tag, image_id, stamp):
     else:
         tags[names.index(tag)] = entry
     pushed = {**repository, "tags": tags, "updated": stamp, "upload": repository["upload"] + 1, "pushed_at": stamp}
+    if tag in repository["fetched_tags"]:
+        pushed["fetched_tags"] = [name for name in repository["fetched_tags"] if name != tag]
     return pushed, created
 
 
@@ -241,7 +248,16 @@ def _check_repository(namespace, raw, where, file_format):
         raise BrokenDocument("%s.starred_by holds something that is not a user name" % where)
     repository["manifests"] = _check_manifests(raw.get("manifests", []), where + ".manifests")
     repository["blobs"] = _check_blobs(raw.get("blobs", []), where + ".blobs")
+    repository["fetched_tags"] = _check_fetched_tags(raw.get("fetched_tags", []), repository["tags"], where)
     return repository
+
+
+def _check_fetched_tags(raw_fetched, tags, where):
+    fetched = _require_list(raw_fetched, where + ".fetched_tags")
+    names = {entry["tag"] for entry in tags}
+    if not all(isinstance(tag, str) and tag in names for tag in fetched) or len(set(fetched)) != len(fetched):
+        raise BrokenDocument("%s.fetched_tags holds something that is not a unique tag of the repository" % where)
+    return list(fetched)
 
 
 def _check_blobs(raw_blobs, where):

@@ -226,7 +226,7 @@ class Edits:
         def delete(repositories):
             tag_of(repositories, namespace, repo_name, tag)
             repository = self._stamped(repositories, namespace, repo_name)
-            repository["tags"] = [old for old in repository["tags"] if old["tag"] != tag]
+            _keep_tags(repository, [old for old in repository["tags"] if old["tag"] != tag])
 
         return Edit(namespace, repo_name, delete, must_exist=True)
 
@@ -269,6 +269,18 @@ class Edits:
 
         return Edit(namespace, repo_name, record)
 
+    def record_fetched(self, namespace, repo_name, manifest, tag=None):
+        """Keep a manifest the mirror fetched; point ``tag`` at it, as the upstream's (``fetched_tags``)."""
+        record = self.record_manifest(namespace, repo_name, manifest, () if tag is None else (tag,))
+
+        def fetched(repositories):
+            record(repositories)
+            if tag is not None:
+                repository = repositories[repo_name]
+                repositories[repo_name] = {**repository, "fetched_tags": [*repository["fetched_tags"], tag]}
+
+        return Edit(namespace, repo_name, fetched)
+
     def link_blob(self, namespace, repo_name, digest):
         """Record that the blob ``digest`` was uploaded or mounted into a repository."""
 
@@ -307,7 +319,14 @@ class Edits:
             tagged = any(entry["image_id"] == image_id for entry in current["tags"])
             repository = self._stamped(repositories, namespace, repo_name) if tagged else dict(current)
             repository["manifests"] = [known for known in current["manifests"] if known["digest"] != digest]
-            repository["tags"] = [entry for entry in current["tags"] if entry["image_id"] != image_id]
+            _keep_tags(repository, [entry for entry in current["tags"] if entry["image_id"] != image_id])
             repositories[repo_name] = repository
 
         return Edit(namespace, repo_name, delete, must_exist=True)
+
+
+def _keep_tags(repository, tags):
+    """Set a repository's (copied) tags to ``tags``; the upstream's tags are those of them it had."""
+    names = {entry["tag"] for entry in tags}
+    repository["tags"] = tags
+    repository["fetched_tags"] = [tag for tag in repository["fetched_tags"] if tag in names]

@@ -99,6 +99,14 @@ class NamespaceStore:
         """
         self._apply(self._edits.record_manifest(namespace, repo_name, manifest, tags))
 
+    def record_fetched(self, namespace, repo_name, manifest, tag=None):
+        """Keep a manifest the mirror fetched from its upstream; point ``tag`` (if any) at it, as the upstream's.
+
+        The repository is made if need be, as by a push; the tag counts as a
+        push, and stays the upstream's until it is pushed here.
+        """
+        self._apply(self._edits.record_fetched(namespace, repo_name, manifest, tag))
+
     def link_blob(self, namespace, repo_name, digest):
         """Record that the blob ``digest`` was uploaded or mounted into a repository (made if need be)."""
         known = self.find_repository(namespace, repo_name)
