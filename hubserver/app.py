@@ -19,6 +19,7 @@ from hubserver.accounts.bearer import SECRET_FILE
 from hubserver.clock import Clock
 from hubserver.controls import views as controls
 from hubserver.errors import AnswerError, ServerError
+from hubserver.mirror import open_mirror
 from hubserver.registry import auth as registry_auth
 from hubserver.registry import (
     gc,
@@ -103,7 +104,7 @@ def create_app(config=None):
     limits.init_app(app, storage.blobs.max_size, accounts.enabled)  # first: before the journal, the faults, the views
     guard.init_app(app)
     v1.init_app(app)
-    registry.init_app(app, storage.blobs)
+    registry.init_app(app, storage.blobs, open_mirror(values, storage))
     ui.init_app(app)
     if values["ADMIN"]:
         controls.init_app(app, storage.store, clock, seed, values["JOURNAL_SIZE"], partial(gc.forget, storage))

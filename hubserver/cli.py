@@ -18,6 +18,7 @@ from hubserver import __version__
 from hubserver.accounts import AccountsFileError
 from hubserver.app import close, create_app
 from hubserver.clock import Clock
+from hubserver.mirror import UpstreamSettingError
 from hubserver.registry import gc
 from hubserver.serving import make_server, run
 from hubserver.settings import BY_KEY, SETTINGS, SettingError, app_settings, from_environment
@@ -138,7 +139,7 @@ def serve(options):
             prepared_data_dir(config["DATA_DIR"])
         app = create_app(config)
         server = listening_server(app, options)
-    except (CannotStart, OSError, state.InvalidState, StorageError, AccountsFileError) as error:
+    except (CannotStart, OSError, state.InvalidState, StorageError, AccountsFileError, UpstreamSettingError) as error:
         print(
             "hubserver: cannot start: %s" % (error if isinstance(error, CannotStart) else _words(error)),
             file=sys.stderr,

@@ -7,9 +7,11 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -87,6 +89,48 @@ def running_server(data_dir, *arguments, env=None):
                 process.send_signal(signal.SIGTERM)
                 process.wait(timeout=10)
             process.stdout.close()
+
+
+def free_port():
+    """Return a loopback port that was free a moment ago."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port):
+    """Wait until something accepts connections on the loopback ``port`` (a minute at most, for a busy machine)."""
+    for _ in range(600):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("nothing listens on port %d" % port)
+
+
+@contextlib.contextmanager
+def running_registry(root, htpasswd=None):
+    """Run the CNCF registry (Debian's docker-registry) on a free loopback port, storing in ``root``; yield its URL.
+
+    With ``htpasswd`` (a file of user:bcrypt lines), it asks for Basic credentials.
+    """
+    port = free_port()
+    auth = "auth: {htpasswd: {realm: hubserver-tests, path: %s}}\n" % htpasswd if htpasswd else ""
+    config = root / "config.yml"
+    config.write_text(
+        "version: 0.1\nlog: {level: error}\nstorage:\n  filesystem: {rootdirectory: %s}\n  delete: {enabled: true}\n"
+        "http: {addr: '127.0.0.1:%d'}\n%s" % (root / "storage", port, auth)
+    )
+    process = subprocess.Popen(
+        ["docker-registry", "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for_port(port)
+        yield "http://127.0.0.1:%d" % port
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
 
 
 def _whole_file(fd):

@@ -9,15 +9,11 @@ with a temporary root. Compared: status codes, the headers that matter
 import http.client
 import json
 import shutil
-import signal
-import socket
-import subprocess
-import time
 from urllib.parse import urlsplit
 
 import pytest
 
-from helpers import OCI_MANIFEST, digest_of, oci_manifest, running_server
+from helpers import OCI_MANIFEST, digest_of, oci_manifest, running_registry, running_server
 
 pytestmark = pytest.mark.skipif(
     shutil.which("docker-registry") is None, reason="docker-registry is not installed (.ci/run installs it)"
@@ -34,30 +30,8 @@ def manifest(config=CONFIG):
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """Run the CNCF registry on a free loopback port; yield its base URL."""
-    root = tmp_path_factory.mktemp("reference")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = root / "config.yml"
-    config.write_text(
-        "version: 0.1\nlog: {level: error}\nstorage:\n  filesystem: {rootdirectory: %s}\n  delete: {enabled: true}\n"
-        "http: {addr: '127.0.0.1:%d'}\n" % (root / "storage", port)
-    )
-    process = subprocess.Popen(
-        ["docker-registry", "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = "http://127.0.0.1:%d" % port
-    try:
-        for _ in range(600):  # a minute at most, for a busy machine
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    with running_registry(tmp_path_factory.mktemp("reference")) as url:
         yield url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -35,17 +35,36 @@ from hubserver.storage.model import manifest_of
 blueprint = Blueprint("registry", __name__, url_prefix="/v2")
 BLOBS_KEY = "hubserver.blobs"
 LINKS_KEY = "hubserver.links"
+MIRROR_KEY = "hubserver.mirror"
 API_VERSION = {"Docker-Distribution-API-Version": "registry/2.0"}
 ENDPOINT = re.compile(r"(.+?)/(?:blobs/uploads/.*|blobs/[^/]+|manifests/[^/]+|tags/list|referrers/[^/]+)", re.DOTALL)
 CONTENT_RANGE = re.compile(r"(?:bytes[ =])?(\d+)-(\d+)(?:/\d+|/\*)?")
 CHUNK = 1024 * 1024  # a request body is read this much at a time
 
 
-def init_app(app, blobs):
-    """Mount the registry on the blob backend ``blobs``, with the Links that say which blobs a repository holds."""
+def init_app(app, blobs, mirror=None):
+    """Mount the registry on the blob backend ``blobs``, with the Links that say which blobs a repository holds.
+
+    With a ``mirror`` (``hubserver.mirror.Mirror``), a pull of what is not here is fetched from its upstream.
+    """
     app.extensions[BLOBS_KEY] = blobs
     app.extensions[LINKS_KEY] = Links(blobs)
+    app.extensions[MIRROR_KEY] = mirror
     app.register_blueprint(blueprint)
+
+
+def pulled(namespace, repo_name, fill):
+    """Authorize a pull; return the repository (None: none the caller may read).
+
+    With a mirror, ``fill(mirror)`` first fetches from the upstream what the
+    pull needs, unless the repository is here and the caller may not read it.
+    """
+    _, repository = auth.authorize(namespace, repo_name, PULL)
+    mirror = current_app.extensions[MIRROR_KEY]
+    if mirror is None or (repository is None and web.store().find_repository(namespace, repo_name) is not None):
+        return repository
+    fill(mirror)
+    return auth.authorize(namespace, repo_name, PULL)[1]
 
 
 def blob_store():
@@ -156,12 +175,18 @@ def web_answer(body, link=None):
 @name_route("/tags/list", ["GET"])
 def tags_list(namespace, repo_name):
     """List the repository's tags that name a manifest, in lexical order."""
-    _, repository = auth.authorize(namespace, repo_name, PULL)
-    if repository is None:
+    upstream = []  # the upstream's tags, with a mirror that could list them
+
+    def fill(mirror):
+        upstream.extend(mirror.tags(namespace, repo_name) or ())
+
+    repository = pulled(namespace, repo_name, fill)
+    if repository is None and not upstream:
         raise RepositoryNotFound(namespace, repo_name)
-    known = {entry["digest"] for entry in repository["manifests"]}
-    tags = sorted(entry["tag"] for entry in repository["tags"] if digest_of_image(entry["image_id"]) in known)
-    page, link = paged(tags)
+    known = set() if repository is None else {entry["digest"] for entry in repository["manifests"]}
+    here = [] if repository is None else repository["tags"]
+    tags = {entry["tag"] for entry in here if digest_of_image(entry["image_id"]) in known}
+    page, link = paged(sorted(tags.union(upstream)))
     return web_answer({"name": "%s/%s" % (namespace, repo_name), "tags": page}, link)
 
 
@@ -171,21 +196,38 @@ def tags_list(namespace, repo_name):
 @name_route("/blobs/<digest>", ["GET", "HEAD"])
 def get_blob(namespace, repo_name, digest):
     """Send a blob of this repository (with Range), or its headers for HEAD."""
-    _, repository = auth.authorize(namespace, repo_name, PULL)
     blobs = blob_store()
     checked_digest(digest)
-    size = blobs.size(digest) if links().holds(repository, digest) else None
-    if size is None:  # the same answer whether or not another repository holds it
+    fetched = []  # with a mirror: the blob's (size, chunks) as they come from the upstream
+
+    def fill(mirror):
+        if held_size(web.store().find_repository(namespace, repo_name), digest) is not None:
+            return
+        if request.method == "HEAD":
+            fetched.append((mirror.blob_size(namespace, repo_name, digest), None))
+        elif "Range" in request.headers:  # a part: once the whole is here
+            mirror.fetch_blob(namespace, repo_name, digest)
+        else:
+            fetched.extend(filter(None, [mirror.stream_blob(namespace, repo_name, digest)]))
+
+    repository = pulled(namespace, repo_name, fill)
+    size, chunks = fetched[0] if fetched else (held_size(repository, digest), None)
+    if size is None and chunks is None:  # the same answer whether or not another repository holds it
         raise RegistryError("BLOB_UNKNOWN", {"digest": digest})
-    if request.method == "HEAD":  # the headers alone: nothing to open
-        headers = {"Content-Length": str(size), "Accept-Ranges": "bytes", "ETag": '"%s"' % digest}
-        return Response(
-            status=200, mimetype="application/octet-stream", headers={**headers, "Docker-Content-Digest": digest}
-        )
+    headers = {"Accept-Ranges": "bytes", "ETag": '"%s"' % digest, "Docker-Content-Digest": digest}
+    if size is not None:
+        headers["Content-Length"] = str(size)
+    if request.method == "HEAD" or chunks is not None:  # the headers alone, or the bytes on their way here
+        return Response(chunks, status=200, mimetype="application/octet-stream", headers=headers)
     opened = blobs.open(digest)
     if opened is None:  # removed since (a gc)
         raise RegistryError("BLOB_UNKNOWN", {"digest": digest})
     return streamed(opened, digest)
+
+
+def held_size(repository, digest):
+    """Return the size of a blob ``repository`` holds, or None."""
+    return blob_store().size(digest) if links().holds(repository, digest) else None
 
 
 def streamed(opened, digest):
@@ -400,7 +442,7 @@ def manifest_headers(digest, media_type, size):
 @name_route("/manifests/<reference>", ["GET", "HEAD"])
 def get_manifest(namespace, repo_name, reference):
     """Send a manifest by tag or digest; a GET counts as a pull."""
-    _, repository = auth.authorize(namespace, repo_name, PULL)
+    repository = pulled(namespace, repo_name, lambda mirror: mirror.fill_manifest(namespace, repo_name, reference))
     store, blobs = web.store(), blob_store()
     if repository is None:
         raise ManifestNotFound(namespace, repo_name, reference)
