@@ -5,6 +5,8 @@ kept, and is served again once the upstream is gone; what the upstream never
 had is a 404 naming the upstream.
 """
 
+from concurrent.futures import ThreadPoolExecutor
+
 from helpers import OCTETS, digest_of, oci_manifest, pushed_blob, running_server, send
 
 CONFIG = b'{"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}'
@@ -56,3 +58,15 @@ def test_a_tag_the_upstream_never_had_is_a_404_naming_the_upstream(tmp_path):
         assert "no manifest" in error["detail"]["reason"]
         blob = send(url, "GET", "/v2/library/nothing/blobs/" + digest_of(b"none"), headers=OCTETS)
         assert [e["code"] for e in blob.json()["errors"]] == ["BLOB_UNKNOWN"]
+
+
+def test_six_parallel_pulls_of_one_layer_fetch_it_from_the_upstream_once(tmp_path):
+    big = bytes(range(256)) * (8 * 4096)  # 8 MiB
+    with running_server(tmp_path / "upstream") as (upstream, upstream_url):
+        digest = pushed_blob(upstream_url, "library/big", big)
+        with running_server(tmp_path / "mirror", "--upstream", upstream_url) as (_, url):
+            with ThreadPoolExecutor(6) as pool:
+                answers = list(pool.map(lambda _: send(url, "GET", "/v2/library/big/blobs/" + digest), range(6)))
+            assert [(answer.status, answer.body == big) for answer in answers] == [(200, True)] * 6
+            log = upstream.log()
+        assert log.count('"GET /v2/library/big/blobs/%s ' % digest) == 1
