@@ -5,6 +5,7 @@ kept, and is served again once the upstream is gone; what the upstream never
 had is a 404 naming the upstream.
 """
 
+import socket
 from concurrent.futures import ThreadPoolExecutor
 
 from helpers import OCTETS, digest_of, oci_manifest, pushed_blob, running_server, send
@@ -70,3 +71,16 @@ def test_six_parallel_pulls_of_one_layer_fetch_it_from_the_upstream_once(tmp_pat
             assert [(answer.status, answer.body == big) for answer in answers] == [(200, True)] * 6
             log = upstream.log()
         assert log.count('"GET /v2/library/big/blobs/%s ' % digest) == 1
+
+
+def test_an_upstream_that_never_answers_is_a_404_once_the_timeout_is_over(tmp_path):
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # accepts connections, and never answers one
+        upstream_url = "http://127.0.0.1:%d" % silent.getsockname()[1]
+        with running_server(tmp_path / "mirror", "--upstream", upstream_url, "--upstream-timeout", "1") as (_, url):
+            answer = send(url, "GET", "/v2/library/app/manifests/v1")
+    assert answer.status == 404
+    (error,) = answer.json()["errors"]
+    assert error["code"] == "MANIFEST_UNKNOWN"
+    assert "no answer within the timeout" in error["detail"]["reason"]
