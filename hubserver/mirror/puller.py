@@ -65,8 +65,11 @@ class Mirror:
 
         Return the manifest's digest.
         """
-        local = self._local_manifest(namespace, repo_name, reference)
-        if local is not None and (is_digest_reference(reference) or self._served_here(namespace, repo_name, reference)):
+        repository = self.store.find_repository(namespace, repo_name)
+        local = self._local_manifest(repository, namespace, reference)
+        if local is not None and (
+            is_digest_reference(reference) or self._served_here(repository, namespace, repo_name, reference)
+        ):
             return local
         try:
             digest = self._upstream_tag(namespace, repo_name, reference) if local is not None else None
@@ -87,17 +90,19 @@ class Mirror:
         self._checked[(namespace, repo_name, reference)] = time.monotonic()
         return digest
 
-    def _local_manifest(self, namespace, repo_name, reference):
-        repository = self.store.find_repository(namespace, repo_name)
+    def _local_manifest(self, repository, namespace, reference):
+        """Return the digest of the manifest ``reference`` of ``repository`` (or None) if its bytes are here."""
+        if repository is None:
+            return None
         try:
-            digest = manifest_of(repository, namespace, reference)["digest"] if repository is not None else None
+            digest = manifest_of(repository, namespace, reference)["digest"]
         except ManifestNotFound:
             return None
-        return digest if digest is not None and self.blobs.size(digest) is not None else None
+        return digest if self.blobs.size(digest) is not None else None
 
-    def _served_here(self, namespace, repo_name, tag):
+    def _served_here(self, repository, namespace, repo_name, tag):
         """Tell whether a tag held here is answered without the upstream: pushed here, or checked within the ttl."""
-        if tag not in self.store.find_repository(namespace, repo_name)["fetched_tags"]:
+        if tag not in repository["fetched_tags"]:
             return True
         checked = self._checked.get((namespace, repo_name, tag))
         return checked is not None and time.monotonic() - checked < self.ttl
@@ -115,10 +120,9 @@ class Mirror:
         answer = self.upstream.manifest(_name(namespace, repo_name), reference)
         if answer is None:
             raise _Refused("it has no manifest %s" % reference)
-        if int(answer.headers.get("Content-Length") or 0) > MANIFEST_LIMIT:
-            answer.close()
+        data = answer.read(MANIFEST_LIMIT + 1)
+        if len(data) > MANIFEST_LIMIT:
             raise _Refused("its manifest %s is larger than %d bytes" % (reference, MANIFEST_LIMIT))
-        data = answer.read()
         by_digest = is_digest_reference(reference)
         algorithm = algorithm_of(reference) if by_digest else DEFAULT_ALGORITHM
         digest = digest_of(data, algorithm)
@@ -158,7 +162,7 @@ class Mirror:
             raise self._unknown("BLOB_UNKNOWN", {"digest": digest}, error) from None
         if self.blobs.size(digest) is not None:
             self.store.link_blob(namespace, repo_name, digest)
-        return int(answer.headers.get("Content-Length") or 0)
+        return _length(answer.headers) or 0
 
     def stream_blob(self, namespace, repo_name, digest):
         """Fetch a blob for a client; return (its size or None, its chunks), or None once it is here to be read.
@@ -214,7 +218,9 @@ class Mirror:
         try:
             self._fetch_into_store(namespace, repo_name, digest, flight, progress)
             _tell(flight, ("end", None))
-        except (Unreachable, _Refused, DigestMismatch, TooLarge, StorageError, OSError) as error:
+        except Exception as error:  # whatever it is, those waiting are told: none of them waits for ever
+            if not isinstance(error, (Unreachable, _Refused, TooLarge, StorageError, OSError)):
+                log.exception("fetching %s from the upstream %s failed", digest, self.upstream)
             flight.error = self._unknown("BLOB_UNKNOWN", {"digest": digest}, error)
             _tell(flight, ("error", flight.error))
         finally:
@@ -226,8 +232,7 @@ class Mirror:
         answer = self.upstream.blob(_name(namespace, repo_name), digest)
         if answer is None:
             raise _Refused("it has no blob %s" % digest)
-        length = answer.headers.get("Content-Length")
-        _tell(flight, ("size", int(length) if length and length.isdigit() else None))
+        _tell(flight, ("size", _length(answer.headers)))
 
         def chunks():
             for chunk in answer.stream(CHUNK):
@@ -239,12 +244,14 @@ class Mirror:
         upload = self.blobs.start(OWNER, algorithm_of(digest))
         try:
             self.blobs.finish(upload, digest, chunks())
-        except DigestMismatch:
+        except BaseException as error:
+            self.blobs.cancel(upload)  # it is not the blob: nothing is left of it
+            if not isinstance(error, DigestMismatch):
+                raise
             log.error("the upstream %s sent bytes for %s whose digest is not that: not kept", self.upstream, digest)
             raise _Refused("it sent bytes for %s whose digest is not that" % digest) from None
         finally:
             answer.close()
-            self.blobs.cancel(upload)  # if it is not the blob now: nothing is left of it
         self.store.link_blob(namespace, repo_name, digest)
 
     def _told(self, flight, listener):
@@ -283,6 +290,12 @@ class Mirror:
 
 class _Refused(Exception):
     """The upstream answered, but not with what was asked for; the message says what."""
+
+
+def _length(headers):
+    """Return the Content-Length of an upstream's answer, or None if it gives none (or no number)."""
+    length = headers.get("Content-Length", "")
+    return int(length) if length.isdigit() else None
 
 
 def _name(namespace, repo_name):

@@ -42,10 +42,11 @@ class Answer:
         self.status = response.status
         self.headers = response.headers
 
-    def read(self):
+    def read(self, limit=None):
+        """Return the body (at most ``limit`` bytes of it), and close."""
         try:
-            return self._response.read()
-        except OSError as error:
+            return self._response.read(limit)
+        except (OSError, http.client.HTTPException) as error:
             raise Unreachable("the answer broke off: %s" % _words(error)) from None
         finally:
             self.close()

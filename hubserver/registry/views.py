@@ -183,10 +183,11 @@ def tags_list(namespace, repo_name):
     repository = pulled(namespace, repo_name, fill)
     if repository is None and not upstream:
         raise RepositoryNotFound(namespace, repo_name)
-    known = set() if repository is None else {entry["digest"] for entry in repository["manifests"]}
-    here = [] if repository is None else repository["tags"]
-    tags = {entry["tag"] for entry in here if digest_of_image(entry["image_id"]) in known}
-    page, link = paged(sorted(tags.union(upstream)))
+    tags = set(upstream)
+    if repository is not None:
+        known = {entry["digest"] for entry in repository["manifests"]}
+        tags.update(entry["tag"] for entry in repository["tags"] if digest_of_image(entry["image_id"]) in known)
+    page, link = paged(sorted(tags))
     return web_answer({"name": "%s/%s" % (namespace, repo_name), "tags": page}, link)
 
 
